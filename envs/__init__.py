@@ -1,0 +1,20 @@
+"""Pure, jittable environments and wrappers with one registry (gymnax 1.0 API)."""
+
+from envs.core import Environment, GymnaxEnv, Wrapper, as_environment
+from envs.registry import make, register, registered
+from envs import probes  # noqa: F401  (registers the probe environments)
+from envs.probes import PROBES
+from envs.wrappers import AutoReset, EpisodeStats
+
+__all__ = [
+    "AutoReset",
+    "Environment",
+    "EpisodeStats",
+    "PROBES",
+    "GymnaxEnv",
+    "Wrapper",
+    "as_environment",
+    "make",
+    "register",
+    "registered",
+]
