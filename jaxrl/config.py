@@ -30,6 +30,8 @@ class ConfigError(ValueError):
 def _concrete(value) -> bool:
     if isinstance(value, jax.core.Tracer):
         return False
+    if isinstance(value, (tuple, list)):
+        return all(_concrete(v) for v in value)
     return isinstance(value, (numbers.Number, np.ndarray, np.generic, str))
 
 

@@ -1,5 +1,11 @@
-"""The MinAtar network torso (Young & Tian 2019): one 3×3 convolution with 16 channels, ReLU,
-flatten, and a 128-unit dense layer. Input is channels-last ``(10, 10, C)`` as gymnax emits."""
+"""The MinAtar network torso (Young & Tian 2019): one 3×3 convolution with 16 channels (valid
+padding, stride 1), ReLU, flatten, and a 128-unit dense layer with ReLU.
+
+Input is channels-last ``(H, W, C)`` as gymnax emits. The convolution is computed as a matmul
+over the 3×3 patches (``patches(x) @ kernel``), which is the same function as ``lax.conv`` but
+stays a plain matmul when ``vmap`` batches the weights (a population of seeds), where XLA's CPU
+convolution falls back to a slow grouped convolution.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +16,14 @@ import jax.numpy as jnp
 from jaxrl.networks.init import linear
 
 
+def patches3x3(x: jax.Array) -> jax.Array:
+    """``(H, W, C) -> (H-2, W-2, 9·C)``, patch features ordered (row offset, col offset, C)."""
+    h, w, _ = x.shape
+    return jnp.concatenate([x[i:i + h - 2, j:j + w - 2] for i in range(3) for j in range(3)], -1)
+
+
 class MinAtarCNN(eqx.Module):
-    conv: eqx.nn.Conv2d
+    conv: eqx.nn.Linear  # the 3×3 kernel as a (9·C -> channels) linear map over patches
     dense: eqx.nn.Linear
     out_size: int = eqx.field(static=True)
 
@@ -19,11 +31,11 @@ class MinAtarCNN(eqx.Module):
                  hidden: int = 128):
         h, w, c = obs_shape
         k1, k2 = jax.random.split(key)
-        self.conv = eqx.nn.Conv2d(c, channels, kernel_size=3, stride=1, padding=0, key=k1)
+        self.conv = eqx.nn.Linear(9 * c, channels, key=k1)
         self.dense = linear(channels * (h - 2) * (w - 2), hidden, k2)
         self.out_size = hidden
 
     def __call__(self, obs: jax.Array) -> jax.Array:
-        x = jnp.transpose(obs.astype(jnp.float32), (2, 0, 1))
-        x = jax.nn.relu(self.conv(x))
+        p = patches3x3(obs.astype(jnp.float32))
+        x = jax.nn.relu(p @ self.conv.weight.T + self.conv.bias)
         return jax.nn.relu(self.dense(x.reshape(-1)))

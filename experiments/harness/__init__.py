@@ -1,0 +1,23 @@
+"""What every experiment shares: CLI with presets, run folder, chunked training, plots."""
+
+from experiments.harness.checkpoint import Checkpointer
+from experiments.harness.cli import PRESETS, Preset, parse
+from experiments.harness.files import write_atomic, write_json
+from experiments.harness.loop import Timing, TrainingDiverged, train_seeds
+from experiments.harness.rundir import RunDir, config_from_dict, config_to_dict, format_table
+
+__all__ = [
+    "PRESETS",
+    "Checkpointer",
+    "Preset",
+    "RunDir",
+    "Timing",
+    "TrainingDiverged",
+    "config_from_dict",
+    "config_to_dict",
+    "format_table",
+    "parse",
+    "train_seeds",
+    "write_atomic",
+    "write_json",
+]
