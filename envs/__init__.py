@@ -4,14 +4,21 @@ from envs.core import Environment, GymnaxEnv, Wrapper, as_environment
 from envs.registry import make, register, registered
 from envs import probes  # noqa: F401  (registers the probe environments)
 from envs.probes import PROBES
-from envs.wrappers import AutoReset, EpisodeStats
+from envs.wrappers import AutoReset, EpisodeStats, FlattenObservation, FrameStack, LastAction
+from envs.multi_agent import MultiAgentAutoReset, MultiAgentEnv, MultiAgentWrapper
 
 __all__ = [
     "AutoReset",
     "Environment",
     "EpisodeStats",
+    "FlattenObservation",
+    "FrameStack",
     "PROBES",
     "GymnaxEnv",
+    "LastAction",
+    "MultiAgentAutoReset",
+    "MultiAgentEnv",
+    "MultiAgentWrapper",
     "Wrapper",
     "as_environment",
     "make",

@@ -41,11 +41,12 @@ class Probe(Environment):
 
     KINDS = ("one_step", "two_step", "action_reward", "obs_reward", "obs_action_reward")
 
-    def __init__(self, kind: str, continuous: bool = False):
+    def __init__(self, kind: str, continuous: bool = False, name: str | None = None):
         if kind not in self.KINDS:
             raise ValueError(f"unknown probe kind {kind!r}; expected one of {self.KINDS}")
         self.kind = kind
         self.continuous = continuous
+        self._name = name or f"Probe-{kind}{'-continuous' if continuous else ''}"
 
     @property
     def default_params(self) -> ProbeParams:
@@ -53,7 +54,7 @@ class Probe(Environment):
 
     @property
     def name(self) -> str:
-        return f"Probe-{self.kind}{'-continuous' if self.continuous else ''}"
+        return self._name
 
     @property
     def num_actions(self) -> int:
@@ -109,11 +110,11 @@ _NAMES = {
 }
 
 
-def _factory(kind: str, continuous: bool):
+def _factory(name: str, kind: str, continuous: bool):
     def make(**overrides):
         from envs.registry import replace_params
 
-        env = Probe(kind, continuous)
+        env = Probe(kind, continuous, name)
         return env, replace_params(env.default_params, overrides, env.name)
 
     return make
@@ -121,4 +122,4 @@ def _factory(kind: str, continuous: bool):
 
 PROBES = tuple(_NAMES)
 for _name, (_kind, _cont) in _NAMES.items():
-    register(_name, _factory(_kind, _cont))
+    register(_name, _factory(_name, _kind, _cont))

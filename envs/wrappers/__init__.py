@@ -2,5 +2,16 @@
 
 from envs.wrappers.autoreset import AutoReset
 from envs.wrappers.episode_stats import EpisodeStats, EpisodeStatsState
+from envs.wrappers.flatten import FlattenObservation
+from envs.wrappers.frame_stack import FrameStack, FrameStackState
+from envs.wrappers.last_action import LastAction
 
-__all__ = ["AutoReset", "EpisodeStats", "EpisodeStatsState"]
+__all__ = [
+    "AutoReset",
+    "EpisodeStats",
+    "EpisodeStatsState",
+    "FlattenObservation",
+    "FrameStack",
+    "FrameStackState",
+    "LastAction",
+]
