@@ -54,20 +54,20 @@ def check(config, field: str, ok, allowed: str) -> None:
 
 def positive(config, *fields: str) -> None:
     for f in fields:
-        check(config, f, lambda v: np.isfinite(v) and v > 0, "a finite number > 0")
+        check(config, f, lambda v: np.isfinite(v) & (np.asarray(v) > 0), "a finite number > 0")
 
 
 def non_negative(config, *fields: str) -> None:
     for f in fields:
-        check(config, f, lambda v: np.isfinite(v) and v >= 0, "a finite number >= 0")
+        check(config, f, lambda v: np.isfinite(v) & (np.asarray(v) >= 0), "a finite number >= 0")
 
 
 def in_unit_interval(config, *fields: str, closed: bool = True) -> None:
     for f in fields:
         if closed:
-            check(config, f, lambda v: 0 <= v <= 1, "a number in [0, 1]")
+            check(config, f, lambda v: (np.asarray(v) >= 0) & (np.asarray(v) <= 1), "a number in [0, 1]")
         else:
-            check(config, f, lambda v: 0 < v < 1, "a number in (0, 1)")
+            check(config, f, lambda v: (np.asarray(v) > 0) & (np.asarray(v) < 1), "a number in (0, 1)")
 
 
 def one_of(config, field: str, choices) -> None:

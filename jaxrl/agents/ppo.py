@@ -21,6 +21,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from flax import struct
 
@@ -101,7 +102,7 @@ class Rollout:
     reward: jax.Array
     terminated: jax.Array
     truncated: jax.Array
-    final_value: jax.Array
+    final: jax.Array  # V(final observation) (per-step path) or the final observation itself
 
 
 def make_distribution(discrete: bool, dist_out, log_std):
@@ -152,6 +153,14 @@ def make_train(
         lambda k: network_fn(k, obs_shape, action_space).initial_state(), jax.random.key(0)
     )
     recurrent = bool(jax.tree.leaves(state_shape))
+    # Feed-forward policies evaluate V(final observation) only where an episode was truncated:
+    # with a time limit of m steps an environment truncates at most ceil(T/m) times in a
+    # rollout of T steps. Recurrent policies (whose value needs the state) and environments
+    # without a known time limit evaluate it at every step.
+    limit = getattr(env_params, "max_steps_in_episode", None)
+    max_truncations = None
+    if not recurrent and isinstance(limit, (int, np.integer)) and limit > 0:
+        max_truncations = n_envs * -(-n_steps // int(limit))
     if recurrent and n_envs % n_mb:
         cfg.fail("PPOConfig", "num_minibatches", n_mb,
                  f"a divisor of num_envs = {n_envs} for a recurrent policy")
@@ -191,14 +200,31 @@ def make_train(
         obs2, env_state2, reward, terminated, truncated, info = jax.vmap(
             env.step, in_axes=(0, 0, 0, None)
         )(jax.random.split(k_env, n_envs), env_state, env_action, env_params)
-        final_value = act(policy, new_pstate, info["final_observation"],
-                          jnp.zeros((n_envs,), bool))[2]
+        if max_truncations is None:  # evaluate V(final observation) at every step
+            final = act(policy, new_pstate, info["final_observation"],
+                        jnp.zeros((n_envs,), bool))[2]
+        else:  # keep it; only the truncated ones are evaluated after the rollout
+            final = info["final_observation"]
         done = jnp.logical_or(terminated, truncated)
         step = Rollout(obs, reset, action, log_prob, value, reward.astype(jnp.float32),
-                       terminated, truncated, final_value)
+                       terminated, truncated, final)
         stats = {k: info[k] for k in
                  ("returned_episode", "returned_episode_return", "returned_episode_length")}
         return (env_state2, obs2, new_pstate, done, key), (step, stats)
+
+    def truncated_values(policy, traj):
+        """``V(final observation)`` where an episode was truncated (``[T, B]``, else 0), and the
+        number of truncations beyond the static bound (which then bootstrap from 0)."""
+        if max_truncations is None:
+            return traj.final, jnp.zeros((), jnp.int32)
+        flat = traj.truncated.reshape(-1)
+        count = flat.sum()
+        (idx,) = jnp.nonzero(flat, size=max_truncations, fill_value=0)
+        obs = traj.final.reshape(-1, *traj.final.shape[2:])[idx]
+        values = act(policy, (), obs, jnp.zeros((max_truncations,), bool))[2]
+        values = jnp.where(jnp.arange(max_truncations) < count, values, 0.0)
+        out = jnp.zeros(flat.shape, values.dtype).at[idx].add(values)
+        return out.reshape(traj.truncated.shape), jnp.maximum(count - max_truncations, 0)
 
     def evaluate(policy, pstate0, obs, reset):
         """Replay the policy over time-major ``[T, B]`` data from per-env states ``pstate0``."""
@@ -248,7 +274,8 @@ def make_train(
         )
         env_state, obs, pstate, reset, key = carry
         last_value = act(state.policy, pstate, obs, reset)[2]
-        next_values = bootstrap_values(traj.value, last_value, traj.final_value,
+        final_values, dropped = truncated_values(state.policy, traj)
+        next_values = bootstrap_values(traj.value, last_value, final_values,
                                        traj.terminated, traj.truncated)
         continues = 1.0 - jnp.logical_or(traj.terminated, traj.truncated)
         adv, ret = gae(traj.reward, traj.value, next_values, continues, hp.gamma,
@@ -287,6 +314,7 @@ def make_train(
         metrics["env_steps"] = ((state.update_index + 1) * n_steps * n_envs).astype(jnp.float32)
         metrics["episode_return"] = finished_episode_mean(stats)
         metrics["episode_length"] = finished_episode_mean(stats, "returned_episode_length")
+        metrics["truncations_not_bootstrapped"] = dropped.astype(jnp.float32)
         return new_state, metrics
 
     return TrainProgram(init=init, update=update, num_updates=num_updates,
