@@ -78,7 +78,7 @@ PRESETS = {
         minatar=dataclasses.replace(MINATAR_PPO, num_envs=16, total_timesteps=40_960),
     ),
     "default": dict(
-        minatar=dataclasses.replace(MINATAR_PPO, total_timesteps=1_000_000),
+        minatar=dataclasses.replace(MINATAR_PPO, total_timesteps=500_000),
     ),
     "paper": dict(seeds=16),
 }
@@ -140,7 +140,10 @@ def main(argv=None) -> dict:
     total = harness.Timing()
     for name, ppo in ppo_configs.items():
         program = make_train(ppo)
-        _, metrics, timing = harness.train_seeds(program, keys, run, name, config.chunks)
+        try:
+            _, metrics, timing = harness.train_seeds(program, keys, run, name, config.chunks)
+        except harness.TrainingDiverged as err:
+            raise SystemExit(f"{NAME}: {err} (resume with --resume {run.path})") from None
         total.compile_seconds += timing.compile_seconds
         total.run_seconds += timing.run_seconds
         total.env_steps += timing.env_steps

@@ -1,0 +1,20 @@
+"""Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
+
+from jaxrl import agents, networks
+from jaxrl.agents import DQNConfig, PPOConfig, SACConfig, TabularQConfig
+from jaxrl.config import ConfigError
+from jaxrl.parallel import run_seeds, shard_seeds
+from jaxrl.program import TrainProgram
+
+__all__ = [
+    "ConfigError",
+    "DQNConfig",
+    "PPOConfig",
+    "SACConfig",
+    "TabularQConfig",
+    "TrainProgram",
+    "agents",
+    "networks",
+    "run_seeds",
+    "shard_seeds",
+]

@@ -1,6 +1,16 @@
-"""Agents as ``make_train(config) -> train(key) -> (final_state, metrics)``."""
+"""Agents as ``make_train(config) -> train(key) -> (final_state, metrics)``.
 
-from jaxrl.agents import ppo
+Each module holds one agent: its config (defaults = the paper's values) and ``make_train``.
+"""
+
+from jaxrl.agents import dqn, ppo, sac, tabular_q
+from jaxrl.agents.dqn import DQNConfig
 from jaxrl.agents.ppo import PPOConfig
+from jaxrl.agents.sac import SACConfig
+from jaxrl.agents.tabular_q import TabularQConfig
 
-__all__ = ["PPOConfig", "ppo"]
+MAKE_TRAIN = {"ppo": ppo.make_train, "dqn": dqn.make_train, "sac": sac.make_train,
+              "tabular_q": tabular_q.make_train}
+
+__all__ = ["MAKE_TRAIN", "DQNConfig", "PPOConfig", "SACConfig", "TabularQConfig", "dqn", "ppo",
+           "sac", "tabular_q"]

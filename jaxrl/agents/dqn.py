@@ -42,6 +42,7 @@ from gymnax.environments import spaces
 import envs
 from jaxrl import config as cfg
 from jaxrl.metrics import finished_episode_mean
+from jaxrl.optim import clip_by_global_norm
 from jaxrl.networks.minatar_cnn import MinAtarCNN
 from jaxrl.networks.mlp import MLP
 from jaxrl.program import TrainProgram
@@ -175,12 +176,6 @@ def td_loss(online, target, batch: Transition, hp, double_dqn: bool, loss: str):
     if loss == "huber":
         return optax.huber_loss(err, delta=1.0).mean()
     return (err**2).mean()
-
-
-def clip_by_global_norm(grads, max_norm):
-    norm = optax.global_norm(grads)
-    return jax.tree.map(lambda g: g * jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-12)),
-                        grads)
 
 
 def polyak_update(online, target, tau, sync):

@@ -30,6 +30,7 @@ from jaxrl import config as cfg
 from jaxrl.distributions import Categorical, DiagGaussian
 from jaxrl.gae import bootstrap_values, gae
 from jaxrl.metrics import finished_episode_mean
+from jaxrl.optim import clip_by_global_norm
 from jaxrl.networks.build import CELLS, TORSOS, action_info, make_actor_critic
 from jaxrl.program import TrainProgram
 
@@ -107,12 +108,6 @@ class Rollout:
 
 def make_distribution(discrete: bool, dist_out, log_std):
     return Categorical(dist_out) if discrete else DiagGaussian(dist_out, log_std)
-
-
-def clip_by_global_norm(grads, max_norm):
-    norm = optax.global_norm(grads)
-    scale = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-12))
-    return jax.tree.map(lambda g: g * scale, grads)
 
 
 def make_train(
