@@ -39,13 +39,13 @@ import numpy as np
 import optax
 from gymnax.environments import spaces
 
-import envs
 from jaxrl import config as cfg
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.optim import clip_by_global_norm
 from jaxrl.networks.minatar_cnn import MinAtarCNN
 from jaxrl.networks.mlp import MLP
 from jaxrl.program import TrainProgram
+from jaxrl.training_env import training_env
 from jaxrl.replay import Transition, make_uniform_replay
 
 NETWORKS = ("mlp", "minatar_cnn")
@@ -195,12 +195,7 @@ def discrete_actions(env, env_params, cls_name: str, field: str, value) -> int:
 
 def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
     """Build DQN for ``config``; ``env``/``env_params`` replace ``envs.make(config.env)``."""
-    if env is None:
-        env, default_params = envs.make(config.env)
-        env_params = default_params if env_params is None else env_params
-    elif env_params is None:
-        env_params = env.default_params
-    env = envs.EpisodeStats(envs.AutoReset(env))
+    env, env_params = training_env(config.env, env, env_params)
     num_actions = discrete_actions(env, env_params, "DQNConfig", "env", config.env)
     obs_shape = tuple(env.observation_space(env_params).shape)
     if config.network == "minatar_cnn" and len(obs_shape) != 3:

@@ -25,7 +25,6 @@ import numpy as np
 import optax
 from flax import struct
 
-import envs
 from jaxrl import config as cfg
 from jaxrl.distributions import Categorical, DiagGaussian
 from jaxrl.gae import bootstrap_values, gae
@@ -33,6 +32,7 @@ from jaxrl.metrics import finished_episode_mean
 from jaxrl.optim import clip_by_global_norm
 from jaxrl.networks.build import CELLS, TORSOS, action_info, make_actor_critic
 from jaxrl.program import TrainProgram
+from jaxrl.training_env import training_env
 
 
 @cfg.config_dataclass
@@ -122,12 +122,7 @@ def make_train(
     policy that follows the ``jaxrl.networks.actor_critic`` interface. ``env``/``env_params``
     replace ``envs.make(config.env)`` (e.g. an environment wrapped in a memory wrapper).
     """
-    if env is None:
-        env, default_params = envs.make(config.env)
-        env_params = default_params if env_params is None else env_params
-    elif env_params is None:
-        env_params = env.default_params
-    env = envs.EpisodeStats(envs.AutoReset(env))
+    env, env_params = training_env(config.env, env, env_params)
     obs_shape = tuple(env.observation_space(env_params).shape)
     action_space = env.action_space(env_params)
     discrete, action_dim = action_info(action_space)

@@ -46,13 +46,13 @@ import numpy as np
 import optax
 from gymnax.environments import spaces
 
-import envs
 from envs.wrappers.flatten import box_bounds as flat_box_bounds
 from jaxrl import config as cfg
 from jaxrl.distributions import DiagGaussian
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.networks.mlp import MLP
 from jaxrl.program import TrainProgram
+from jaxrl.training_env import training_env
 from jaxrl.replay import make_uniform_replay
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
@@ -273,12 +273,7 @@ def _trainable(module):
 
 def make_train(config: SACConfig, env=None, env_params=None) -> TrainProgram:
     """Build SAC for ``config``; ``env``/``env_params`` replace ``envs.make(config.env)``."""
-    if env is None:
-        env, default_params = envs.make(config.env)
-        env_params = default_params if env_params is None else env_params
-    elif env_params is None:
-        env_params = env.default_params
-    env = envs.EpisodeStats(envs.AutoReset(env))
+    env, env_params = training_env(config.env, env, env_params)
     obs_size = int(np.prod(env.observation_space(env_params).shape))
     variant = make_variant(obs_size, env.action_space(env_params), config.hidden)
     n_envs = config.num_envs

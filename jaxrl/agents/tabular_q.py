@@ -32,11 +32,11 @@ import jax.numpy as jnp
 import numpy as np
 from gymnax.environments import spaces
 
-import envs
 from jaxrl import config as cfg
 from jaxrl.agents.dqn import discrete_actions, epsilon_greedy
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.program import TrainProgram
+from jaxrl.training_env import training_env
 
 
 @cfg.config_dataclass
@@ -127,12 +127,7 @@ def q_learning_update(q, s, a, r, s_next, terminated, lr, gamma):
 def make_train(config: TabularQConfig, env=None, env_params=None) -> TrainProgram:
     """Build tabular Q-learning for ``config``; ``env``/``env_params`` replace
     ``envs.make(config.env)``."""
-    if env is None:
-        env, default_params = envs.make(config.env)
-        env_params = default_params if env_params is None else env_params
-    elif env_params is None:
-        env_params = env.default_params
-    env = envs.EpisodeStats(envs.AutoReset(env))
+    env, env_params = training_env(config.env, env, env_params)
     num_actions = discrete_actions(env, env_params, "TabularQConfig", "env", config.env)
     index, num_states = state_indexer(config, env.observation_space(env_params))
     index = jax.vmap(index)
