@@ -16,6 +16,7 @@ Plot: ``learning_curves.png``.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 import numpy as np
@@ -26,6 +27,7 @@ from jaxrl.agents.ppo import PPOConfig, make_train
 from jaxrl.random_policy import random_policy_return
 
 NAME = "ppo_baseline"
+RANDOM_POLICY_STEPS = 3000  # longer than a Freeway episode (2500 frames)
 MINATAR = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "Seaquest-MinAtar",
            "SpaceInvaders-MinAtar")
 CARTPOLE_PPO = PPOConfig()
@@ -106,7 +108,11 @@ def plot(run: harness.RunDir, curves: dict, randoms: dict) -> None:
     rows = -(-n // cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.2 * rows), squeeze=False)
     for ax, (name, (steps, ret)) in zip(axes.flat, curves.items()):
-        mean, std = np.nanmean(ret, 1), np.nanstd(ret, 1)
+        with warnings.catch_warnings():  # updates in which no episode ended are NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean, std = np.nanmean(ret, 1), np.nanstd(ret, 1)
+        ok = np.isfinite(mean)
+        steps, mean, std = steps[ok], mean[ok], std[ok]
         ax.plot(steps, mean, label="PPO")
         ax.fill_between(steps, mean - std, mean + std, alpha=0.25)
         ax.axhline(randoms[name], color="grey", ls="--", label="random")
@@ -148,7 +154,8 @@ def main(argv=None) -> dict:
         total.run_seconds += timing.run_seconds
         total.env_steps += timing.env_steps
         env, params = envs.make(name)
-        randoms[name] = float(random_policy_return(env, params, jax.random.key(config.seed)))
+        randoms[name] = float(random_policy_return(env, params, jax.random.key(config.seed),
+                                                   num_steps=RANDOM_POLICY_STEPS))
         ret = final_return(metrics["episode_return"])
         curves[name] = (metrics["env_steps"][:, 0], metrics["episode_return"])
         summary[f"return/{name}"] = float(np.mean(ret))

@@ -3,7 +3,8 @@
 from experiments.harness.checkpoint import Checkpointer
 from experiments.harness.cli import PRESETS, Preset, parse
 from experiments.harness.files import write_atomic, write_json
-from experiments.harness.loop import Timing, TrainingDiverged, train_seeds
+from experiments.harness.loop import TrainingDiverged, train_seeds
+from experiments.harness.timing import Timing
 from experiments.harness.rundir import RunDir, config_from_dict, config_to_dict, format_table
 
 __all__ = [

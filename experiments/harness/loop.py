@@ -9,7 +9,6 @@ last good checkpoint survives.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 
@@ -19,23 +18,13 @@ from tqdm import tqdm
 
 from experiments.harness.checkpoint import Checkpointer
 from experiments.harness.rundir import RunDir
+from experiments.harness.timing import Timing
 from jaxrl.parallel import shard_seeds
 from jaxrl.program import TrainProgram
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite."""
-
-
-@dataclasses.dataclass
-class Timing:
-    compile_seconds: float = 0.0
-    run_seconds: float = 0.0
-    env_steps: int = 0
-
-    @property
-    def env_steps_per_second(self) -> float:
-        return self.env_steps / self.run_seconds if self.run_seconds > 0 else float("nan")
 
 
 def chunk_size(num_updates: int, target: int) -> int:
@@ -77,7 +66,8 @@ def train_seeds(program: TrainProgram, keys: jax.Array, run: RunDir, tag: str,
         state = ckpt.restore(start, state)
     history = [run.metrics(tag, upto=start)] if start else []
 
-    timing = Timing()
+    # Timing accumulates over interruptions: a resumed run reports the whole run's figures.
+    timing = run.timing(tag) if start else Timing()
     compiled = {}
     bar = tqdm(total=n, initial=start, desc=tag, unit="upd", file=sys.stderr,
                disable=not progress, dynamic_ncols=True)
@@ -97,9 +87,10 @@ def train_seeds(program: TrainProgram, keys: jax.Array, run: RunDir, tag: str,
             _check_finite(metrics, tag, done)
             run.log_metrics(tag, done, metrics)
             done += length
+            timing.env_steps += length * program.steps_per_update * len(keys)
+            run.write_timing(tag, timing)
             ckpt.save(done, state)
             history.append(metrics)
-            timing.env_steps += length * program.steps_per_update * len(keys)
             ret = metrics.get("episode_return")
             if ret is not None and np.isfinite(ret[-1]).any():
                 bar.set_postfix(ret=f"{np.nanmean(ret[-1]):.3g}")

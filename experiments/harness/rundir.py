@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from experiments.harness.files import to_jsonable, write_atomic, write_json
+from experiments.harness.timing import Timing
 
 
 def config_to_dict(config) -> dict:
@@ -97,6 +98,19 @@ class RunDir:
         recs.sort(key=lambda r: r["update"])
         keys = [k for k in (recs[0] if recs else {}) if k not in ("run", "update")]
         return {k: np.asarray([_nan_for_null(r[k]) for r in recs], np.float64) for k in keys}
+
+    # timing -------------------------------------------------------------------------------
+    def timing(self, run: str):
+        """The accumulated ``Timing`` of ``run`` (zeros when none was recorded)."""
+        file = self.path / "timing.json"
+        saved = json.loads(file.read_text()).get(run, {}) if file.exists() else {}
+        return Timing(**saved)
+
+    def write_timing(self, run: str, timing) -> None:
+        file = self.path / "timing.json"
+        saved = json.loads(file.read_text()) if file.exists() else {}
+        saved[run] = dataclasses.asdict(timing)
+        write_json(file, saved)
 
     # summary ------------------------------------------------------------------------------
     def write_summary(self, summary: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ def test_outputs_determinism_and_resume(tmp_path):
     assert _figures(a) == _figures(b)
     # Resuming a finished run recomputes the same figures from its checkpoints and curves.
     c = ppo_baseline.main(["--resume", str(tmp_path / "a")])
-    assert _figures(c) == _figures(a)
+    assert c == a  # timing too: it is kept with the run, not measured again
 
 
 def test_unknown_environment_fails_before_training(tmp_path, capsys):
