@@ -223,6 +223,9 @@ def make_train(
             pstate, dist_out, value = act(policy, pstate, o, r)
             return pstate, (dist_out, value)
 
+        if not recurrent:  # one batched call; no state to carry through time
+            _, dist_out, value = act(policy, (), obs[0], reset[0])
+            return dist_out[None], value[None]
         _, (dist_out, value) = jax.lax.scan(step, pstate0, (obs, reset))
         return dist_out, value
 
