@@ -12,6 +12,7 @@ Each isolates one thing a learner must get right (after the probe environments o
 | Probe-ObsActionReward | obs ±1, reward 1 when action 1 ⇔ obs = +1 | π(obs) = 1[obs > 0] |
 | Probe-ActionReward-Continuous | a ∈ [-1, 1], one step, reward −(a − 0.5)² | a* = 0.5, V* = 0 |
 | Probe-ObsActionReward-Continuous | obs ±1, reward −(a − 0.5·obs)² | a*(obs) = 0.5·obs |
+| Probe-Truncation | obs 0, reward 1 forever; only the time limit (``max_steps_in_episode``) ends episodes | V = 1/(1 − γ) when truncation bootstraps |
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ class ProbeParams:
 class Probe(Environment):
     """One class for every probe; ``kind`` selects the dynamics."""
 
-    KINDS = ("one_step", "two_step", "action_reward", "obs_reward", "obs_action_reward")
+    KINDS = ("one_step", "two_step", "action_reward", "obs_reward", "obs_action_reward",
+             "truncation")
 
     def __init__(self, kind: str, continuous: bool = False, name: str | None = None):
         if kind not in self.KINDS:
@@ -92,8 +94,11 @@ class Probe(Environment):
                 "action_reward": jnp.where(a == 1, 1.0, 0.0),
                 "obs_reward": o,
                 "obs_action_reward": jnp.where((a == 1) == (o > 0), 1.0, 0.0),
+                "truncation": jnp.float32(1.0),
             }[self.kind]
         terminated = time >= (2 if self.kind == "two_step" else 1)
+        if self.kind == "truncation":
+            terminated = jnp.bool_(False)
         obs = jnp.where(self.kind == "two_step", jnp.ones((1,)), state.obs).astype(jnp.float32)
         new = ProbeState(obs=obs, time=time)
         return obs, new, jnp.asarray(reward, jnp.float32), terminated, {}
@@ -107,6 +112,7 @@ _NAMES = {
     "Probe-ObsActionReward": ("obs_action_reward", False),
     "Probe-ActionReward-Continuous": ("action_reward", True),
     "Probe-ObsActionReward-Continuous": ("obs_action_reward", True),
+    "Probe-Truncation": ("truncation", False),
 }
 
 

@@ -82,3 +82,23 @@ def test_two_step_probe():
         assert obs0[0] == 0 and obs1[0] == 1
         assert (r1, r2) == (0.0, 1.0)
         assert not te1 and te2 and not truncated
+
+
+def test_truncation_probe_only_ends_by_time_limit():
+    env, params = envs.make("Probe-Truncation", max_steps_in_episode=3)
+
+    @jax.jit
+    def run(key):
+        obs, state = env.reset(key, params)
+
+        def step(state, action):
+            obs, state, r, te, tr, _ = env.step(key, state, action, params)
+            return state, (obs, r, te, tr)
+
+        return jax.lax.scan(step, state, jnp.array([0, 1, 0]))[1]
+
+    obs, reward, terminated, truncated = run(jax.random.PRNGKey(0))
+    np.testing.assert_array_equal(obs, np.zeros((3, 1)))
+    np.testing.assert_array_equal(reward, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(terminated, [False, False, False])
+    np.testing.assert_array_equal(truncated, [False, False, True])

@@ -8,8 +8,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from flax import struct
-from gymnax.environments import spaces
 
 import envs
 from jaxrl.agents.dqn import DQNConfig, linear_epsilon, make_train, td_loss
@@ -145,40 +143,9 @@ def test_probe_obs_action_reward_seeds_and_sweeps_by_vmap():
 # --- truncation ------------------------------------------------------------------------------
 
 
-@struct.dataclass
-class ClockState:
-    time: jax.Array
-
-
-@struct.dataclass
-class ClockParams:
-    max_steps_in_episode: int = 2
-
-
-class ConstantReward(envs.Environment):
-    """One observation (0.0), reward 1 forever, never terminates; a time limit truncates every
-    2 steps."""
-
-    @property
-    def default_params(self):
-        return ClockParams()
-
-    def reset_env(self, key, params):
-        return jnp.zeros((1,), jnp.float32), ClockState(jnp.zeros((), jnp.int32))
-
-    def step_env(self, key, state, action, params):
-        return (jnp.zeros((1,), jnp.float32), ClockState(state.time + 1), jnp.float32(1.0),
-                jnp.bool_(False), {})
-
-    def action_space(self, params=None):
-        return spaces.Discrete(2)
-
-    def observation_space(self, params):
-        return spaces.Box(-1.0, 1.0, (1,), jnp.float32)
-
-
 def test_truncation_bootstraps():
-    final, metrics = train(probe_config("Probe-OneStep", gamma=0.5), env=ConstantReward())
+    final, metrics = train(probe_config("Probe-Truncation", gamma=0.5),
+                           env_params=envs.make("Probe-Truncation", max_steps_in_episode=2)[1])
     # Bootstrapping through the time limit: Q = r / (1 - γ) = 2. Treating truncation as the
     # end of the episode would give 1 / (1 - γ/2) = 4/3.
     np.testing.assert_allclose(q_values(final, 0.0), [2.0, 2.0], atol=0.1)

@@ -149,44 +149,15 @@ def test_chain_matches_value_iteration(one_hot):
 # --- truncation ------------------------------------------------------------------------------
 
 
-@struct.dataclass
-class ClockState:
-    time: jax.Array
-
-
-@struct.dataclass
-class ClockParams:
-    max_steps_in_episode: int = 2
-
-
-class ConstantReward(envs.Environment):
-    """One state, reward 1 forever, never terminates; a time limit truncates every 2 steps."""
-
-    @property
-    def default_params(self):
-        return ClockParams()
-
-    def reset_env(self, key, params):
-        return jnp.zeros((), jnp.int32), ClockState(jnp.zeros((), jnp.int32))
-
-    def step_env(self, key, state, action, params):
-        return (jnp.zeros((), jnp.int32), ClockState(state.time + 1), jnp.float32(1.0),
-                jnp.bool_(False), {})
-
-    def action_space(self, params=None):
-        return spaces.Discrete(2)
-
-    def observation_space(self, params):
-        return spaces.Discrete(1)
-
-
 def test_truncation_bootstraps():
     gamma = 0.5
-    config = TabularQConfig(num_envs=2, total_timesteps=400, lr=0.5, gamma=gamma, epsilon=0.5)
-    final, metrics = train(config, env=ConstantReward())
+    config = TabularQConfig(env="Probe-Truncation", num_envs=2, total_timesteps=400, lr=0.5,
+                            gamma=gamma, epsilon=0.5)
+    final, metrics = train(config, env_params=envs.make("Probe-Truncation",
+                                                        max_steps_in_episode=2)[1])
     # Bootstrapping through the time limit: Q = r / (1 - γ) = 2. Treating truncation as the
     # end of the episode would give 1 / (1 - γ/2) = 4/3 in this state.
-    np.testing.assert_allclose(np.asarray(final.q), [[2.0, 2.0]], atol=1e-4)
+    np.testing.assert_allclose(np.asarray(final.q)[1], [2.0, 2.0], atol=1e-4)  # obs 0 -> row 1
     np.testing.assert_allclose(np.nanmean(metrics["episode_return"]), 2.0)  # 2 steps × 1
 
 
