@@ -6,7 +6,8 @@
    raw gymnax (whose ``step`` auto-resets) with random actions, ``jit(scan(vmap(step)))``, at 1,
    64 and 1024 parallel environments: the wrapper overhead.
 2. PPO training on CartPole-v1 (4 envs × 128 steps, 4 epochs, 4 minibatches, 5e5 steps) against
-   Stable-Baselines3's PPO with the same hyperparameters: env steps/s and the return reached.
+   a minimal purejaxrl-style PPO (``benchmarks.minimal_ppo``) and Stable-Baselines3's PPO with
+   the same hyperparameters: env steps/s and the return reached.
 3. PPO on Breakout-MinAtar with 64 envs and a small MLP for 1e6 steps.
 
 Compile time is reported separately from run time; every timing is the median of repeats.
@@ -96,6 +97,32 @@ def ppo_ours(config: PPOConfig, repeats: int) -> dict:
             "steps_per_s": config.total_timesteps / run_s, "final_return": final}
 
 
+def ppo_minimal(config: PPOConfig, repeats: int) -> dict:
+    """The purejaxrl-style single-file PPO on the same hyperparameters."""
+    from benchmarks.minimal_ppo import make_train as make_minimal
+
+    program = jax.jit(make_minimal(
+        config.env, config.num_envs, config.num_steps, config.total_timesteps,
+        config.update_epochs, config.num_minibatches, config.lr, config.gamma,
+        config.gae_lambda, config.clip_eps, config.ent_coef, config.vf_coef,
+        config.max_grad_norm, config.hidden[0]))
+    key = jax.random.key(0)
+    t0 = time.perf_counter()
+    compiled = program.lower(key).compile()
+    compile_s = time.perf_counter() - t0
+    returns = []
+
+    def once():
+        out = compiled(key)
+        returns.append(np.asarray(out))
+        return out
+
+    run_s = _median_time(once, repeats)
+    final = float(np.nanmean(returns[-1][-max(1, len(returns[-1]) // 20):]))
+    return {"compile_s": compile_s, "run_s": run_s,
+            "steps_per_s": config.total_timesteps / run_s, "final_return": final}
+
+
 def ppo_sb3(config: PPOConfig, total_timesteps: int) -> dict:
     """Stable-Baselines3 PPO with the same hyperparameters (torch on the CPU)."""
     import torch
@@ -142,6 +169,7 @@ def main(argv=None) -> dict:
 
     cartpole = PPOConfig(total_timesteps=50_000 if args.quick else 500_000)
     ours = ppo_ours(cartpole, repeats)
+    minimal = ppo_minimal(cartpole, repeats)
     sb3 = ppo_sb3(cartpole, 4096 if args.quick else args.sb3_steps)
     breakout = PPOConfig(env="Breakout-MinAtar", num_envs=64, num_steps=128,
                          num_minibatches=8, total_timesteps=65_536 if args.quick else 1_000_000,
@@ -150,6 +178,8 @@ def main(argv=None) -> dict:
     ppo_rows = [
         {"run": "ours CartPole PPO", **{k: ours[k] for k in ("steps_per_s", "final_return",
                                                              "compile_s", "run_s")}},
+        {"run": "minimal purejaxrl-style CartPole PPO",
+         **{k: minimal[k] for k in ("steps_per_s", "final_return", "compile_s", "run_s")}},
         {"run": "SB3 CartPole PPO", "steps_per_s": sb3["steps_per_s"],
          "final_return": sb3["final_return"], "compile_s": 0.0, "run_s": sb3["run_s"]},
         {"run": "ours Breakout-MinAtar PPO (MLP)",
@@ -162,11 +192,16 @@ def main(argv=None) -> dict:
                     "jax": jax.__version__, "devices": [str(d) for d in jax.devices()]},
         "quick": args.quick,
         "env_throughput": rows,
-        "ppo_cartpole": {"ours": ours, "sb3": sb3, "config": dataclasses.asdict(cartpole),
+        "ppo_cartpole": {"ours": ours, "minimal": minimal, "sb3": sb3,
+                         "config": dataclasses.asdict(cartpole),
+                         "ratio_steps_per_s_ours_over_minimal":
+                             ours["steps_per_s"] / minimal["steps_per_s"],
                          "ratio_steps_per_s_ours_over_sb3":
                              ours["steps_per_s"] / sb3["steps_per_s"]},
         "ppo_breakout_mlp": {"ours": ours_breakout, "config": dataclasses.asdict(breakout)},
     }
+    print(f"PPO CartPole steps/s ours/minimal: "
+          f"{result['ppo_cartpole']['ratio_steps_per_s_ours_over_minimal']:.2f}x")
     print(f"PPO CartPole steps/s ours/SB3: "
           f"{result['ppo_cartpole']['ratio_steps_per_s_ours_over_sb3']:.1f}x")
     write_json(args.out, result)
