@@ -78,49 +78,42 @@ def env_throughput(name: str, num_envs: int, num_steps: int, repeats: int) -> di
     return out
 
 
-def ppo_ours(config: PPOConfig, repeats: int) -> dict:
-    program = jax.jit(make_train(config))
+def time_training(train, returns_of, total_timesteps: int, repeats: int) -> dict:
+    """Compile ``train(key)`` once, run it ``repeats`` times: compile and median run time,
+    env steps/s and the final return (``returns_of(output)`` is the per-update return curve)."""
+    from experiments.ppo_baseline import final_return
+
     key = jax.random.key(0)
     t0 = time.perf_counter()
-    compiled = program.lower(key).compile()
+    compiled = jax.jit(train).lower(key).compile()
     compile_s = time.perf_counter() - t0
-    returns = []
+    outputs = []
 
     def once():
-        _, metrics = compiled(key)
-        returns.append(np.asarray(metrics["episode_return"]))
-        return metrics["loss"]
+        outputs.append(compiled(key))
+        return outputs[-1]
 
     run_s = _median_time(once, repeats)
-    final = float(np.nanmean(returns[-1][-max(1, len(returns[-1]) // 20):]))
+    final = float(final_return(np.asarray(returns_of(outputs[-1]))))
     return {"compile_s": compile_s, "run_s": run_s,
-            "steps_per_s": config.total_timesteps / run_s, "final_return": final}
+            "steps_per_s": total_timesteps / run_s, "final_return": final}
+
+
+def ppo_ours(config: PPOConfig, repeats: int) -> dict:
+    return time_training(make_train(config), lambda out: out[1]["episode_return"],
+                         config.total_timesteps, repeats)
 
 
 def ppo_minimal(config: PPOConfig, repeats: int) -> dict:
     """The purejaxrl-style single-file PPO on the same hyperparameters."""
     from benchmarks.minimal_ppo import make_train as make_minimal
 
-    program = jax.jit(make_minimal(
+    train = make_minimal(
         config.env, config.num_envs, config.num_steps, config.total_timesteps,
         config.update_epochs, config.num_minibatches, config.lr, config.gamma,
         config.gae_lambda, config.clip_eps, config.ent_coef, config.vf_coef,
-        config.max_grad_norm, config.hidden[0]))
-    key = jax.random.key(0)
-    t0 = time.perf_counter()
-    compiled = program.lower(key).compile()
-    compile_s = time.perf_counter() - t0
-    returns = []
-
-    def once():
-        out = compiled(key)
-        returns.append(np.asarray(out))
-        return out
-
-    run_s = _median_time(once, repeats)
-    final = float(np.nanmean(returns[-1][-max(1, len(returns[-1]) // 20):]))
-    return {"compile_s": compile_s, "run_s": run_s,
-            "steps_per_s": config.total_timesteps / run_s, "final_return": final}
+        config.max_grad_norm, config.hidden[0])
+    return time_training(train, lambda out: out, config.total_timesteps, repeats)
 
 
 def ppo_sb3(config: PPOConfig, total_timesteps: int) -> dict:
