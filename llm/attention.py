@@ -1,0 +1,80 @@
+"""Grouped-query self-attention of the Qwen2/Qwen3 decoder, with an optional static KV cache."""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from llm.config import QwenConfig
+from llm.norm import RMSNorm
+from llm.rope import apply_rope
+
+NEG_INF = float(jnp.finfo(jnp.float32).min)
+
+
+def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+    """softmax(q kᵀ / sqrt(d)) v with grouped-query sharing.
+
+    q [B, T, H, D]; k, v [B, S, KV, D] with H a multiple of KV (query head h reads kv head
+    h // (H/KV), as Hugging Face's repeat_kv does); mask [B, T, S] bool, true where attending is
+    allowed. Scores and softmax run in float32; a row with nothing to attend to (a padding query)
+    gets a uniform average instead of NaN.
+    """
+    b, t, h, d = q.shape
+    kv = k.shape[2]
+    q = q.reshape(b, t, kv, h // kv, d)
+    scores = jnp.einsum("btkgd,bskd->bkgts", q, k, preferred_element_type=jnp.float32)
+    scores = scores * (d ** -0.5)
+    scores = jnp.where(mask[:, None, None], scores, NEG_INF)
+    probs = jax.nn.softmax(scores, axis=-1).astype(v.dtype)
+    out = jnp.einsum("bkgts,bskd->btkgd", probs, v)
+    return out.reshape(b, t, h * d)
+
+
+class Attention(nnx.Module):
+    """q/k/v/o projections (Hugging Face names), optional Qwen3 q/k RMSNorm, RoPE, GQA."""
+
+    def __init__(self, config: QwenConfig, *, rngs: nnx.Rngs, dtype=jnp.float32,
+                 param_dtype=jnp.float32):
+        linear = functools.partial(nnx.Linear, dtype=dtype, param_dtype=param_dtype, rngs=rngs,
+                                   kernel_init=nnx.initializers.normal(0.02))
+        h = config.hidden_size
+        self.q_proj = linear(h, config.q_size, use_bias=config.attention_bias)
+        self.k_proj = linear(h, config.kv_size, use_bias=config.attention_bias)
+        self.v_proj = linear(h, config.kv_size, use_bias=config.attention_bias)
+        self.o_proj = linear(config.q_size, h, use_bias=config.o_bias)
+        if config.qk_norm:
+            self.q_norm = RMSNorm(config.head_dim, config.rms_norm_eps, param_dtype=param_dtype)
+            self.k_norm = RMSNorm(config.head_dim, config.rms_norm_eps, param_dtype=param_dtype)
+        else:
+            self.q_norm = self.k_norm = None
+        self.num_heads = config.num_attention_heads
+        self.num_kv_heads = config.num_key_value_heads
+        self.head_dim = config.head_dim
+
+    def __call__(self, x, cos, sin, mask, cache_kv=None, index=None):
+        """x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B, T, S].
+
+        Without a cache S = T. With ``cache_kv`` = (keys, values) of shape [B, S, KV, D], the new
+        keys/values are written at slots [index, index + T) and attention reads all S slots.
+        Returns (output [B, T, hidden], (keys, values) or None).
+        """
+        b, t, _ = x.shape
+        q = self.q_proj(x).reshape(b, t, self.num_heads, self.head_dim)
+        k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        if self.q_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if cache_kv is not None:
+            keys, values = cache_kv
+            zero = jnp.zeros((), jnp.int32)
+            keys = jax.lax.dynamic_update_slice(keys, k.astype(keys.dtype), (zero, index, zero, zero))
+            values = jax.lax.dynamic_update_slice(values, v.astype(values.dtype),
+                                                  (zero, index, zero, zero))
+            k, v, cache_kv = keys, values, (keys, values)
+        out = dot_product_attention(q, k.astype(q.dtype), v.astype(q.dtype), mask)
+        return self.o_proj(out), cache_kv
