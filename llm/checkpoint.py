@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from llm.config import ConfigError, QwenConfig
+from llm.config import QwenConfig
 from llm.model import Qwen
 
 WEIGHTS = "model.safetensors"
@@ -131,7 +131,7 @@ def weight_files(directory: Path) -> dict[str, Path]:
     single = directory / WEIGHTS
     if single.is_file():
         with safe_open(single, framework="numpy") as f:
-            return {name: single for name in f.keys()}
+            return {name: single for name in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
     if any(directory.glob("*.bin")) or any(directory.glob("*.pt")):
         raise CheckpointError(f"{directory}: only pickle weights (*.bin) found; this package reads "
                               "safetensors only (convert with transformers' save_pretrained("
