@@ -1,10 +1,27 @@
-"""Flax NNX language models: a Qwen2/Qwen3 decoder with Hugging Face checkpoint I/O, and the
-LLM systems built on it."""
+"""Flax NNX language models: a Qwen2/Qwen3 decoder with Hugging Face checkpoint I/O, generation,
+LoRA in peft's format, and the LLM systems built on them."""
 
 from llm.checkpoint import CheckpointError, load, save, state_dict
 from llm.config import ConfigError, QwenConfig
+from llm.generate import Generation, encode_prompts, generate, generate_text
 from llm.kv_cache import KVCache
+from llm.lora import (
+    LoraConfig,
+    LoRALinear,
+    apply_lora,
+    lora_layers,
+    merge_lora,
+    merged_model,
+    remove_lora,
+    unmerge_lora,
+)
 from llm.model import Qwen
+from llm.peft_io import load_adapter, read_adapter_config, save_adapter
+from llm.sampling import sample
 
-__all__ = ["CheckpointError", "ConfigError", "KVCache", "Qwen", "QwenConfig", "load", "save",
-           "state_dict"]
+__all__ = [
+    "CheckpointError", "ConfigError", "Generation", "KVCache", "LoRALinear", "LoraConfig", "Qwen",
+    "QwenConfig", "apply_lora", "encode_prompts", "generate", "generate_text", "load",
+    "load_adapter", "lora_layers", "merge_lora", "merged_model", "read_adapter_config",
+    "remove_lora", "sample", "save", "save_adapter", "state_dict", "unmerge_lora",
+]

@@ -38,12 +38,14 @@ class QwenConfig:
     max_position_embeddings: int = 32768
     model_type: str = "qwen2"
     bos_token_id: int | None = None
-    eos_token_id: int | list[int] | None = None
+    eos_token_id: int | tuple[int, ...] | None = None
     pad_token_id: int | None = None
     dtype: str = "float32"
     """The stored weights' dtype, as Hugging Face writes it ("float32", "bfloat16", ...)."""
 
     def __post_init__(self):
+        if isinstance(self.eos_token_id, list):  # hashable: the config is static under jit
+            object.__setattr__(self, "eos_token_id", tuple(self.eos_token_id))
         if self.head_dim is None:
             object.__setattr__(self, "head_dim", self.hidden_size // max(self.num_attention_heads, 1))
         for name in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
@@ -161,7 +163,8 @@ class QwenConfig:
             "use_sliding_window": False,
             "attention_dropout": 0.0,
             "bos_token_id": self.bos_token_id,
-            "eos_token_id": self.eos_token_id,
+            "eos_token_id": (list(self.eos_token_id) if isinstance(self.eos_token_id, tuple)
+                             else self.eos_token_id),
             "pad_token_id": self.pad_token_id,
             "dtype": self.dtype,
         }

@@ -1,6 +1,7 @@
 """Tiny random Qwen2 / Qwen3 checkpoints written by ``transformers`` (the parity reference).
 
-Biases and norm weights are perturbed away from their zero/one initialisation so that a loader
+Weights are drawn wider than Hugging Face's default (std 0.08, not 0.02) so that greedy decoding
+does not collapse into repeating one token, and biases and norm weights are perturbed away from their zero/one initialisation so that a loader
 that dropped or transposed them would be caught.
 """
 
@@ -17,7 +18,7 @@ def make_reference(kind: str, directory, *, seed: int = 0, **overrides):
     torch.manual_seed(seed)
     common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-                  eos_token_id=VOCAB - 1, pad_token_id=0)
+                  eos_token_id=VOCAB - 1, pad_token_id=0, initializer_range=0.08)
     common.update(overrides)
     if kind == "qwen2":
         cfg = transformers.Qwen2Config(tie_word_embeddings=True,
