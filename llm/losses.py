@@ -1,0 +1,38 @@
+"""Next-token cross-entropy for causal language models.
+
+Position t's logits predict token t+1, so a row of T tokens has T-1 predictions. The loss mask
+is given per token: ``loss_mask[b, t] = 1`` says token t is a target (predicted from the logits
+at t-1); ``loss_mask[:, 0]`` is never used. SFT sets it on response tokens, pre-training on every
+real (non-padding) token.
+
+Averaging: the mean is over all target tokens in the batch (sum of token losses / number of
+targets), not a mean of per-sequence means. That is Hugging Face's convention for ``labels``
+with -100 at ignored positions, and it makes gradient accumulation exact: micro-batches combine
+by summing token losses and target counts.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def token_nll(logits: jax.Array, tokens: jax.Array) -> jax.Array:
+    """Negative log-likelihood [B, T-1] of tokens[:, 1:] under logits[:, :-1] ([B, T, V])."""
+    logits = logits[:, :-1].astype(jnp.float32)
+    targets = tokens[:, 1:]
+    picked = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
+    return jax.nn.logsumexp(logits, axis=-1) - picked
+
+
+def masked_nll_sum(logits: jax.Array, tokens: jax.Array,
+                   loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(sum of target-token NLLs, number of target tokens), both float32 scalars."""
+    weights = loss_mask[:, 1:].astype(jnp.float32)
+    return jnp.sum(token_nll(logits, tokens) * weights), jnp.sum(weights)
+
+
+def masked_mean_nll(logits: jax.Array, tokens: jax.Array, loss_mask: jax.Array) -> jax.Array:
+    """Mean NLL over all target tokens of the batch (0 when there are none)."""
+    total, count = masked_nll_sum(logits, tokens, loss_mask)
+    return total / jnp.maximum(count, 1.0)
