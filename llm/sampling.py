@@ -50,9 +50,19 @@ def top_p_filter(logits: jax.Array, top_p) -> jax.Array:
 
 def sample(key: jax.Array, logits: jax.Array, temperature=1.0, top_p=1.0) -> jax.Array:
     """One token per row, int32 [B]: greedy when ``temperature == 0``, otherwise a draw from
-    softmax(logits / temperature) restricted to its top-p nucleus."""
+    softmax(logits / temperature) restricted to its top-p nucleus.
+
+    Branches with ``lax.cond``, so greedy decoding never sorts the vocabulary and top_p = 1 never
+    builds the nucleus (under ``vmap`` with batched settings both branches run, same result).
+    """
     logits = logits.astype(jnp.float32)
     temperature = jnp.asarray(temperature, jnp.float32)
-    tempered = apply_temperature(logits, jnp.where(temperature > 0, temperature, 1.0))
-    drawn = jax.random.categorical(key, top_p_filter(tempered, top_p), axis=-1).astype(jnp.int32)
-    return jnp.where(temperature > 0, drawn, greedy(logits))
+    top_p = jnp.asarray(top_p, jnp.float32)
+
+    def draw(logits):
+        tempered = apply_temperature(logits, jnp.where(temperature > 0, temperature, 1.0))
+        tempered = jax.lax.cond(top_p < 1, lambda t: top_p_filter(t, top_p), lambda t: t,
+                                tempered)
+        return jax.random.categorical(key, tempered, axis=-1).astype(jnp.int32)
+
+    return jax.lax.cond(temperature > 0, draw, lambda l: greedy(l).astype(jnp.int32), logits)
