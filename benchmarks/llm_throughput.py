@@ -108,7 +108,6 @@ def ours(case: Case, directory: str, repeats: int) -> dict:
     optimizer = llm.make_optimizer(model, tc)
     out["train_step_s"] = median_time(
         lambda: jax.block_until_ready(llm.train_step(model, optimizer, batch)), repeats)
-    del optimizer
 
     lora_model, _ = llm.load(directory)
     llm.apply_lora(lora_model, llm.LoraConfig(r=8, lora_alpha=16,
@@ -117,7 +116,6 @@ def ours(case: Case, directory: str, repeats: int) -> dict:
     lora_opt = llm.make_optimizer(lora_model, tc, wrt=nnx.LoRAParam)
     out["lora_step_s"] = median_time(
         lambda: jax.block_until_ready(llm.train_step(lora_model, lora_opt, batch)), repeats)
-    del lora_model, lora_opt
 
     prompt = jnp.asarray(rng.integers(0, case.vocab, (1, PROMPT)), jnp.int32)
     gen_t = median_time(lambda: jax.block_until_ready(
@@ -142,7 +140,7 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
 
     def forward():
         with torch.no_grad():
-            model(ids).logits
+            return model(ids).logits
 
     out = {"forward_s": median_time(forward, repeats)}
 
@@ -157,7 +155,6 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1)
     out["train_step_s"] = median_time(lambda: train_step(model, opt, params), repeats)
-    del opt
 
     base = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
     lora = peft.get_peft_model(base, peft.LoraConfig(r=8, lora_alpha=16,
@@ -166,7 +163,6 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
     lora_params = [p for p in lora.parameters() if p.requires_grad]
     lora_opt = torch.optim.AdamW(lora_params, lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1)
     out["lora_step_s"] = median_time(lambda: train_step(lora, lora_opt, lora_params), repeats)
-    del lora, lora_opt, base
 
     model.eval()
     prompt = torch.tensor(rng.integers(0, case.vocab, (1, PROMPT)))

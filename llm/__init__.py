@@ -16,9 +16,9 @@ from llm.lora import (
     remove_lora,
     unmerge_lora,
 )
+from llm.losses import masked_mean_nll, masked_nll_sum, token_nll
 from llm.model import Qwen
 from llm.peft_io import load_adapter, read_adapter_config, save_adapter
-from llm.losses import masked_mean_nll, masked_nll_sum, token_nll
 from llm.sampling import sample
 from llm.scoring import choose, completion_logprobs
 from llm.sharding import make_mesh, shard_batch, shard_model, state_shardings
@@ -34,12 +34,48 @@ from llm.train import (
 from llm.train_checkpoint import TrainCheckpointer
 
 __all__ = [
-    "CheckpointError", "ConfigError", "Generation", "KVCache", "LoRALinear", "LoraConfig", "Qwen",
-    "QwenConfig", "apply_lora", "encode_prompts", "generate", "generate_text", "load",
-    "load_adapter", "lora_layers", "merge_lora", "merged_model", "read_adapter_config",
-    "remove_lora", "sample", "save", "save_adapter", "state_dict", "unmerge_lora",
-    "TrainCheckpointer", "TrainConfig", "TrainOptimizer", "choose", "completion_logprobs",
-    "init_train_state", "learning_rate_schedule", "loss_and_grads", "make_mesh",
-    "make_optimizer", "masked_mean_nll", "masked_nll_sum", "pack_documents", "shard_batch",
-    "shard_model", "sft_batch", "sft_example", "state_shardings", "token_nll", "train_step",
+    "CheckpointError",
+    "ConfigError",
+    "Generation",
+    "KVCache",
+    "LoRALinear",
+    "LoraConfig",
+    "Qwen",
+    "QwenConfig",
+    "TrainCheckpointer",
+    "TrainConfig",
+    "TrainOptimizer",
+    "apply_lora",
+    "choose",
+    "completion_logprobs",
+    "encode_prompts",
+    "generate",
+    "generate_text",
+    "init_train_state",
+    "learning_rate_schedule",
+    "load",
+    "load_adapter",
+    "lora_layers",
+    "loss_and_grads",
+    "make_mesh",
+    "make_optimizer",
+    "masked_mean_nll",
+    "masked_nll_sum",
+    "merge_lora",
+    "merged_model",
+    "pack_documents",
+    "read_adapter_config",
+    "remove_lora",
+    "sample",
+    "save",
+    "save_adapter",
+    "sft_batch",
+    "sft_example",
+    "shard_batch",
+    "shard_model",
+    "state_dict",
+    "state_shardings",
+    "token_nll",
+    "train_step",
+    "unmerge_lora",
 ]

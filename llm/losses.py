@@ -25,6 +25,18 @@ def token_nll(logits: jax.Array, tokens: jax.Array) -> jax.Array:
     return jax.nn.logsumexp(logits, axis=-1) - picked
 
 
+def model_nll_sum(model, tokens: jax.Array, attention_mask: jax.Array,
+                  loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``masked_nll_sum`` of ``model``'s logits, computing the LM head on positions 0..T-2 only
+    (the last position predicts nothing), so the [B, T, V] logits are never sliced and copied."""
+    hidden = model.hidden_states(tokens, attention_mask=attention_mask)
+    logits = model.logits(hidden[:, :-1])
+    picked = jnp.take_along_axis(logits, tokens[:, 1:, None], axis=-1)[..., 0]
+    weights = loss_mask[:, 1:].astype(jnp.float32)
+    nll = jax.nn.logsumexp(logits, axis=-1) - picked
+    return jnp.sum(nll * weights), jnp.sum(weights)
+
+
 def masked_nll_sum(logits: jax.Array, tokens: jax.Array,
                    loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
     """(sum of target-token NLLs, number of target tokens), both float32 scalars."""

@@ -35,7 +35,7 @@ import optax
 from flax import nnx
 
 from llm.config import ConfigError
-from llm.losses import masked_nll_sum
+from llm.losses import model_nll_sum
 from llm.model import Qwen
 
 SCHEDULES = ("cosine", "linear", "constant")
@@ -168,8 +168,8 @@ def loss_and_grads(model: nnx.Module, batch: dict, wrt=nnx.Param, grad_accum_ste
 
     def summed(p, r, micro):
         m = nnx.merge(graphdef, p, r, rest, copy=True)
-        logits = m(micro["tokens"], attention_mask=micro["attention_mask"])
-        total, count = masked_nll_sum(logits, micro["tokens"], micro["loss_mask"])
+        total, count = model_nll_sum(m, micro["tokens"], micro["attention_mask"],
+                                     micro["loss_mask"])
         return total, (count, nnx.state(m, nnx.RngState))
 
     grad_fn = jax.value_and_grad(summed, has_aux=True)
