@@ -28,7 +28,10 @@ def token_nll(logits: jax.Array, tokens: jax.Array) -> jax.Array:
 def model_nll_sum(model, tokens: jax.Array, attention_mask: jax.Array,
                   loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``masked_nll_sum`` of ``model``'s logits, computing the LM head on positions 0..T-2 only
-    (the last position predicts nothing), so the [B, T, V] logits are never sliced and copied."""
+    (the last position predicts nothing), so the [B, T, V] logits are never sliced and copied.
+    A model without ``hidden_states``/``logits`` is called for its logits instead."""
+    if not (hasattr(model, "hidden_states") and hasattr(model, "logits")):
+        return masked_nll_sum(model(tokens, attention_mask=attention_mask), tokens, loss_mask)
     hidden = model.hidden_states(tokens, attention_mask=attention_mask)
     logits = model.logits(hidden[:, :-1])
     picked = jnp.take_along_axis(logits, tokens[:, 1:, None], axis=-1)[..., 0]
