@@ -169,16 +169,17 @@ def mean_nll(model, rows: dict, batch_size: int) -> float:
     return total / max(count, 1.0)
 
 
-def run_epochs(name, model, optimizer, make_rows, epochs, batch_size, run, log_every,
+def run_epochs(name, model, optimizer, make_rows, epochs, batch_size, run, total,
                replay=None, replay_every=0):
-    """Train over ``epochs`` passes of ``make_rows(epoch)`` batches; logs and returns curve.
+    """Train over ``epochs`` passes of ``make_rows(epoch)`` batches (``total`` steps in all);
+    logs progress and returns the loss curve.
 
     With ``replay`` (a function of the step giving a batch) one replay batch follows every
     ``replay_every`` batches; its loss is not part of the returned curve.
     """
     steps, losses, tokens, seconds = [], [], 0, 0.0
     step = 0
-    total = sum(len(make_rows(e)["tokens"]) // batch_size for e in range(min(epochs, 1))) * epochs
+    log_every = max(1, total // 20)
     for epoch in range(epochs):
         rows = make_rows(epoch)
         for start in range(0, len(rows["tokens"]) - batch_size + 1, batch_size):
@@ -308,7 +309,7 @@ def main(argv=None) -> dict:
     print(f"pre-training: {config.pretrain_epochs} epochs x {steps_per_epoch} steps", flush=True)
     p_steps, p_loss, p_tokens, p_seconds = run_epochs(
         "pretrain", model, optimizer, pretrain_rows, config.pretrain_epochs, config.batch_size,
-        run, log_every=max(1, total // 20))
+        run, total)
     fresh_rows = pack_documents([tokenizer.encode(d) for d in fresh], config.seq_len, eos)
     summary = {"heldout_nll/base": mean_nll(model, fresh_rows, config.batch_size)}
     stop = (eos, im_end)
@@ -339,16 +340,15 @@ def main(argv=None) -> dict:
         return {k: jnp.asarray(v[start:start + config.batch_size]) for k, v in replay_rows.items()}
 
     s_steps, s_loss, _, _ = run_epochs("sft", model, optimizer, sft_rows, config.sft_epochs,
-                                       config.sft_batch_size, run,
-                                       log_every=max(1, sft_total // 10), replay=replay,
+                                       config.sft_batch_size, run, sft_total, replay=replay,
                                        replay_every=config.sft_replay_every)
     summary["heldout_nll/instruct"] = mean_nll(model, fresh_rows, config.batch_size)
     summary["qa_accuracy/instruct"], summary["qa_choice_accuracy/instruct"] = evaluate(
         model, tokenizer, heldout_qa, config, stop, chat=True)
     summary["chance_accuracy"] = world_data.chance_accuracy(heldout_qa)
-    instruct_model = model
-    instruct_model.config = mconfig.replace(eos_token_id=[im_end, eos])
-    llm.save(instruct_model, tokenizer, run.path / "instruct")
+    # The instruct model ends its turns with <|im_end|>: generation configs stop there too.
+    model.config = mconfig.replace(eos_token_id=(im_end, eos))
+    llm.save(model, tokenizer, run.path / "instruct")
 
     summary.update(params=params, pretrain_tokens=p_tokens,
                    tokens_per_second=p_tokens / max(p_seconds, 1e-9),
