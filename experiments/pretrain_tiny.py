@@ -40,7 +40,7 @@ from experiments import harness
 from llm import data as world_data
 from llm.batches import pack_documents, sft_batch
 from llm.generate import encode_prompts, generate
-from llm.losses import masked_nll_sum
+from llm.losses import model_nll_sum
 from llm.scoring import choose
 from llm.train import TrainConfig, make_optimizer, train_step
 
@@ -151,8 +151,7 @@ def model_config(config: Config, tokenizer) -> llm.QwenConfig:
 
 @nnx.jit
 def _nll_sum(model, batch):
-    logits = model(batch["tokens"], attention_mask=batch["attention_mask"])
-    return masked_nll_sum(logits, batch["tokens"], batch["loss_mask"])
+    return model_nll_sum(model, batch["tokens"], batch["attention_mask"], batch["loss_mask"])
 
 
 def mean_nll(model, rows: dict, batch_size: int) -> float:

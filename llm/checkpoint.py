@@ -139,6 +139,14 @@ def weight_files(directory: Path) -> dict[str, Path]:
     raise CheckpointError(f"{directory}: no {WEIGHTS} or {INDEX}")
 
 
+def _by_file(layout: dict, files: dict[str, Path]) -> dict[Path, list[str]]:
+    """The model's tensor names grouped by the safetensors file that holds them."""
+    grouped: dict[Path, list[str]] = {}
+    for name in layout:
+        grouped.setdefault(files[name], []).append(name)
+    return grouped
+
+
 def check_tensors(config: QwenConfig, files: dict[str, Path]) -> None:
     """Raise CheckpointError naming the first missing or misshapen tensor (reads headers only)."""
     from safetensors import safe_open
@@ -149,10 +157,7 @@ def check_tensors(config: QwenConfig, files: dict[str, Path]) -> None:
         more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
         raise CheckpointError(f"missing tensor {missing[0]!r}{more} (in "
                               f"{next(iter(files.values())).parent})")
-    by_file: dict[Path, list[str]] = {}
-    for name in layout:
-        by_file.setdefault(files[name], []).append(name)
-    for file, names in by_file.items():
+    for file, names in _by_file(layout, files).items():
         with safe_open(file, framework="numpy") as f:
             for name in names:
                 shape = tuple(f.get_slice(name).get_shape())
@@ -199,10 +204,7 @@ def load(path: str | os.PathLike, *, dtype=None, param_dtype=None, tokenizer: bo
     from safetensors import safe_open
 
     layout = tensor_layout(config)
-    by_file: dict[Path, list[str]] = {}
-    for name in layout:
-        by_file.setdefault(files[name], []).append(name)
-    for file, names in by_file.items():
+    for file, names in _by_file(layout, files).items():
         with safe_open(file, framework="flax") as f:
             for name in names:
                 path_, _, transposed = layout[name]

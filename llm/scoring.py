@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
 
+from llm.losses import token_nll
+
 
 @nnx.jit
 def _completion_logprob(model, tokens, attention_mask, target_mask):
-    logits = model(tokens, attention_mask=attention_mask)
-    logp = jax.nn.log_softmax(logits[:, :-1], axis=-1)
-    picked = jnp.take_along_axis(logp, tokens[:, 1:, None], axis=-1)[..., 0]
-    return (picked * target_mask[:, 1:]).sum(axis=1), target_mask[:, 1:].sum(axis=1)
+    nll = token_nll(model(tokens, attention_mask=attention_mask), tokens)
+    return -(nll * target_mask[:, 1:]).sum(axis=1), target_mask[:, 1:].sum(axis=1)
 
 
 def completion_logprobs(model, prompts: Sequence[Sequence[int]],
