@@ -33,7 +33,7 @@ import numpy as np
 from gymnax.environments import spaces
 
 from jaxrl import config as cfg
-from jaxrl.agents.dqn import discrete_actions, epsilon_greedy
+from jaxrl.agents.dqn import discrete_actions
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.program import TrainProgram
 from jaxrl.training_env import training_env
@@ -45,6 +45,7 @@ class TabularQConfig:
     num_states: int | None = cfg.static_field(None)  # None: derived from the observation space
     state_index: Callable[[jax.Array], jax.Array] | None = cfg.static_field(None)
     num_envs: int = cfg.static_field(1)
+    random_ties: bool = cfg.static_field(False)  # break greedy ties at random, not lowest index
     total_timesteps: int = cfg.static_field(10_000)
     lr: float = 0.1
     gamma: float = 0.99
@@ -116,12 +117,33 @@ class TabularQState(eqx.Module):
 
 def q_learning_update(q, s, a, r, s_next, terminated, lr, gamma):
     """One batched Watkins update: each visited ``(s, a)`` moves by ``lr`` times the mean TD
-    error of the transitions through it. Returns the new table and the TD errors."""
+    error of the transitions through it. Returns the new table and the TD errors.
+
+    Duplicates are found by comparing the batch with itself (``O(batch²)``, not
+    ``O(table)``), so large (hashed) tables cost nothing extra per step."""
     target = r + gamma * (1.0 - terminated) * q[s_next].max(axis=-1)
     td = target - q[s, a]
-    total = jnp.zeros_like(q).at[s, a].add(td)
-    count = jnp.zeros_like(q).at[s, a].add(1.0)
-    return q + lr * total / jnp.maximum(count, 1.0), td
+    same = (s[:, None] == s[None, :]) & (a[:, None] == a[None, :])
+    mean_td = (same * td[None, :]).sum(axis=1) / same.sum(axis=1)
+    return q.at[s, a].set(q[s, a] + lr * mean_td), td
+
+
+def greedy(key, q_values, random_ties: bool):
+    """Greedy actions; with ``random_ties`` a uniformly random one among the maxima."""
+    if not random_ties:
+        return jnp.argmax(q_values, axis=-1).astype(jnp.int32)
+    noise = jax.random.uniform(key, q_values.shape)
+    best = q_values == q_values.max(axis=-1, keepdims=True)
+    return jnp.argmax(jnp.where(best, noise, -1.0), axis=-1).astype(jnp.int32)
+
+
+def behaviour(key, q_values, epsilon, random_ties: bool):
+    """ε-greedy over :func:`greedy`."""
+    k_greedy, k_explore, k_action = jax.random.split(key, 3)
+    action = greedy(k_greedy, q_values, random_ties)
+    random = jax.random.randint(k_action, action.shape, 0, q_values.shape[-1])
+    explore = jax.random.uniform(k_explore, action.shape) < epsilon
+    return jnp.where(explore, random, action).astype(jnp.int32)
 
 
 def make_train(config: TabularQConfig, env=None, env_params=None) -> TrainProgram:
@@ -145,7 +167,7 @@ def make_train(config: TabularQConfig, env=None, env_params=None) -> TrainProgra
         hp = state.hp
         key, k_act, k_env = jax.random.split(state.key, 3)
         s = index(state.obs)
-        action = epsilon_greedy(k_act, state.q[s], hp.epsilon)
+        action = behaviour(k_act, state.q[s], hp.epsilon, config.random_ties)
         obs, env_state, reward, terminated, _, info = jax.vmap(
             env.step, in_axes=(0, 0, 0, None)
         )(jax.random.split(k_env, n_envs), state.env_state, action, env_params)
@@ -164,3 +186,35 @@ def make_train(config: TabularQConfig, env=None, env_params=None) -> TrainProgra
 
     return TrainProgram(init=init, update=update, num_updates=config.total_timesteps // n_envs,
                         steps_per_update=n_envs)
+
+
+def greedy_returns(config: TabularQConfig, q: jax.Array, key: jax.Array, num_episodes: int,
+                   max_steps: int, env=None, env_params=None,
+                   sum_info: tuple[str, ...] = ()) -> tuple[jax.Array, dict]:
+    """Returns of ``num_episodes`` episodes of the greedy policy of table ``q`` (ties as in
+    ``config.random_ties``), run in parallel for ``max_steps`` steps (NaN for an episode that
+    did not finish), and for each ``info`` key in ``sum_info`` its sum over each episode."""
+    env, env_params = training_env(config.env, env, env_params)
+    index, _ = state_indexer(config, env.observation_space(env_params))
+    index = jax.vmap(index)
+    k_reset, k_run = jax.random.split(key)
+    obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(
+        jax.random.split(k_reset, num_episodes), env_params)
+
+    def step(carry, key):
+        obs, env_state, returns, sums = carry
+        k_act, k_env = jax.random.split(key)
+        action = greedy(k_act, q[index(obs)], config.random_ties)
+        obs, env_state, _, _, _, info = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+            jax.random.split(k_env, num_episodes), env_state, action, env_params)
+        running = jnp.isnan(returns)
+        sums = {k: v + jnp.where(running, info[k], 0) for k, v in sums.items()}
+        first = info["returned_episode"] & running
+        returns = jnp.where(first, info["returned_episode_return"], returns)
+        return (obs, env_state, returns, sums), None
+
+    returns = jnp.full((num_episodes,), jnp.nan, jnp.float32)
+    sums = {k: jnp.zeros((num_episodes,), jnp.float32) for k in sum_info}
+    (_, _, returns, sums), _ = jax.lax.scan(step, (obs, env_state, returns, sums),
+                                            jax.random.split(k_run, max_steps))
+    return returns, sums

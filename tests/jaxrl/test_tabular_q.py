@@ -219,3 +219,28 @@ def test_config_errors_name_the_field(kwargs, field):
 def test_make_train_errors_name_the_field(kwargs, field):
     with pytest.raises(ConfigError, match=rf"TabularQConfig\.{field}="):
         make_train(TabularQConfig(**kwargs))
+
+
+def test_batched_update_averages_duplicate_pairs_by_hand():
+    from jaxrl.agents.tabular_q import q_learning_update
+
+    q = jnp.array([[0.0, 1.0], [2.0, 0.0]])
+    s = jnp.array([0, 0, 1])
+    a = jnp.array([1, 1, 0])
+    r = jnp.array([1.0, 3.0, -1.0])
+    s_next = jnp.array([1, 1, 0])
+    done = jnp.array([0.0, 1.0, 0.0])
+    new, td = q_learning_update(q, s, a, r, s_next, done, 0.5, 0.9)
+    # TD errors: 1 + 0.9*2 - 1 = 1.8; 3 - 1 = 2; -1 + 0.9*1 - 2 = -2.1
+    np.testing.assert_allclose(td, [1.8, 2.0, -2.1], atol=1e-6)
+    np.testing.assert_allclose(new, [[0.0, 1.0 + 0.5 * 1.9], [2.0 - 0.5 * 2.1, 0.0]], atol=1e-6)
+
+
+def test_random_ties_pick_uniformly_among_maxima_only():
+    from jaxrl.agents.tabular_q import greedy
+
+    q = jnp.tile(jnp.array([1.0, 3.0, 3.0, 0.0]), (4000, 1))
+    picks = np.asarray(greedy(jax.random.key(0), q, True))
+    assert set(np.unique(picks)) == {1, 2}
+    assert abs(np.mean(picks == 1) - 0.5) < 0.05  # 4000 draws: 6 standard deviations
+    assert set(np.unique(np.asarray(greedy(jax.random.key(0), q, False)))) == {1}
