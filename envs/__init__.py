@@ -4,6 +4,7 @@ from envs.core import Environment, GymnaxEnv, Wrapper, as_environment
 from envs.registry import make, register, registered
 from envs import probes  # noqa: F401  (registers the probe environments)
 from envs import memory  # noqa: F401  (registers the memory tasks)
+from envs import games  # noqa: F401  (registers the iterated matrix games)
 from envs.probes import PROBES
 from envs.wrappers import AutoReset, EpisodeStats, FlattenObservation, FrameStack, LastAction
 from envs.multi_agent import MultiAgentAutoReset, MultiAgentEnv, MultiAgentWrapper

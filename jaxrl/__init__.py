@@ -1,8 +1,9 @@
 """Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
 
-from jaxrl import agents, networks
+from jaxrl import agents, games, networks
 from jaxrl.agents import DQNConfig, PPOConfig, SACConfig, TabularQConfig
 from jaxrl.config import ConfigError
+from jaxrl.evaluate import policy_returns
 from jaxrl.parallel import run_seeds, shard_seeds
 from jaxrl.program import TrainProgram
 
@@ -14,7 +15,9 @@ __all__ = [
     "TabularQConfig",
     "TrainProgram",
     "agents",
+    "games",
     "networks",
+    "policy_returns",
     "run_seeds",
     "shard_seeds",
 ]
