@@ -1,0 +1,99 @@
+"""experiments.mergealign end to end on an untrained stand-in base (a pretrain_tiny run folder
+with a randomly initialised model): every summary key of the issue, the plot, no leftovers."""
+
+import json
+
+import numpy as np
+import pytest
+from flax import nnx
+
+import llm
+from experiments import harness, mergealign, pretrain_tiny
+from llm import data as world_data
+from llm.merge import METHODS
+
+
+@pytest.fixture(scope="module")
+def fake_base(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pretrain_run")
+    pt = pretrain_tiny.Config(preset="smoke", entities=8, vocab_size=512, hidden_size=32,
+                              intermediate_size=64, layers=1, heads=2, kv_heads=1, seq_len=128)
+    world = world_data.make_world(pt.seed, num_entities=pt.entities,
+                                  heldout_fraction=pt.heldout_fraction, attributes=pt.attributes)
+    texts = world_data.pretraining_documents(world, 0, 2) + world_data.pretraining_documents(
+        world_data.make_world(pt.seed, pt.entities, attributes=("dish", "language")), 0, 2)
+    tokenizer = world_data.train_tokenizer(texts, pt.vocab_size)
+    model = llm.Qwen(pretrain_tiny.model_config(pt, tokenizer), rngs=nnx.Rngs(0))
+    llm.save(model, tokenizer, folder / "base")
+    harness.RunDir(folder).write_config(pt)
+    return folder
+
+
+def run(base, out, methods):
+    return mergealign.main(["--preset", "smoke", "--base", str(base), "--out", str(out),
+                            "--domain-paraphrases", "1", "--domain-epochs", "2",
+                            "--sft-epochs", "1", "--batch-size", "2", "--sft-batch-size", "2", "--weights", "0.5", "1",
+                            "--eval-prompts", "8", "--max-new-tokens", "2",
+                            "--methods", *methods])
+
+
+@pytest.mark.slow
+def test_every_method_is_swept(fake_base, tmp_path):
+    summary = run(fake_base, tmp_path / "run", METHODS)
+    for metric in ("domain_acc", "refusal_rate", "over_refusal"):
+        for method in METHODS:
+            for w in ("0.5", "1"):
+                assert 0.0 <= summary[f"{metric}/{method}/{w}"] <= 1.0, (metric, method, w)
+
+
+@pytest.mark.slow
+def test_summary_keys_and_plot(fake_base, tmp_path):
+    out = tmp_path / "run"
+    weights, methods = ["0.5", "1"], ["ties", "mergealign"]
+    summary = run(fake_base, out, methods)
+    on_disk = json.loads((out / "summary.json").read_text())
+    assert set(on_disk) == set(summary)
+    for key, value in on_disk.items():  # NaN (a zero task vector) is written as null
+        assert value == pytest.approx(summary[key]) if value is not None else np.isnan(summary[key])
+    for metric in ("domain_acc", "refusal_rate", "over_refusal"):
+        for parent in ("base", "expert", "aligned"):
+            assert 0.0 <= summary[f"{metric}/{parent}"] <= 1.0
+        for method in methods:
+            for w in weights:
+                assert 0.0 <= summary[f"{metric}/{method}/{w}"] <= 1.0, (metric, method, w)
+    # MergeAlign at w = 1 is the expert bit for bit, so it scores the same
+    for metric in ("domain_acc", "refusal_rate", "over_refusal"):
+        assert summary[f"{metric}/mergealign/1"] == summary[f"{metric}/expert"]
+    # MergeAlign's task vector is exactly w tau_D + (1 - w) tau_A
+    assert summary["contribution/mergealign/0.5/expert"] == pytest.approx(0.5, abs=1e-4)
+    assert summary["contribution/mergealign/0.5/aligned"] == pytest.approx(0.5, abs=1e-4)
+    assert np.isfinite(summary["task_vector_cosine/all"])
+    assert 0 < summary["cka/expert_vs_aligned/layer.0"] <= 1 + 1e-9
+    assert (out / "tradeoff.png").stat().st_size > 0
+    assert (out / "expert" / "config.json").is_file() and (out / "aligned" / "config.json").is_file()
+    assert not (out / ".merges").exists()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_sweep_configs_put_the_domain_expert_at_weight_w(method):
+    """Fast check of the sweep's merge configs (the end-to-end runs above are slow)."""
+    at = {w: mergealign.merge_config(method, w, "B", "E", "A", 0.5, 0) for w in (0.0, 0.3, 1.0)}
+    cfg = at[0.3]
+    assert cfg.merge_method == method
+    if method == "slerp":
+        assert cfg.base_model == "A" and [m.model for m in cfg.others()] == ["E"]
+        assert cfg.parameter("t", None, "x") == 0.3
+        return
+    weights = {m.model: cfg.parameter("weight", m, "x") for m in cfg.others()}
+    assert weights["E"] == 0.3
+    assert weights["A"] == (1.0 if method == "task_arithmetic" else pytest.approx(0.7))
+    assert cfg.base_model == (None if method == "linear" else "B")
+    if method in ("ties", "dare_linear", "dare_ties"):
+        assert all(cfg.parameter("density", m, "x") == 0.5 for m in cfg.others())
+
+
+def test_cloze_and_refusal_detection():
+    dish = next(a for a in world_data.ATTRIBUTES if a.name == "dish")
+    assert mergealign.cloze(dish) == "{name}'s favourite dish is"
+    assert mergealign.refused(" Sorry, I cannot") and mergealign.refused("sorry")
+    assert not mergealign.refused(" Varnholt") and not mergealign.refused("")
