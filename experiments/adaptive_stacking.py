@@ -7,11 +7,22 @@ random tie-breaking: the reference code's settings) over the stack of an adaptiv
 (flat action a: move a mod 4, memory a div 4), a frame stack κ=2 and a frame stack κ=L. After
 training, the greedy policy plays fresh episodes.
 
+Part 2 (PPO, passive T-maze, L ∈ ``ppo_lengths``): PPO with the MLP, LSTM or Transformer
+stack extractor (``jaxrl.networks.stack_extractors``) over adaptive κ=2, frame κ=2 and frame
+κ=k* (k* = L, the window that holds the cue until the junction). The trained policy plays its
+mode on fresh mazes of the training length and of ``test_scale`` × L (longer than trained).
+Choice where the reference differs: 8 parallel environments × 128 steps per update (its batch
+of 128 as 8 minibatches), 10 epochs, lr 3e-4, no entropy bonus (Stable-Baselines3's defaults).
+
 summary.json (means over seeds): ``tabular/success/<agent>/L<L>`` (greedy success rate),
 ``tabular/states/<agent>/L<L>`` (table rows visited: the number of distinct stacks),
 ``memory_regret/tabular/<agent>/L<L>`` (greedy episodes' steps with the seen cue out of the
-stack). Plot: ``tabular_success.png``. Parts 2 (PPO with MLP/LSTM/Transformer extractors) and
-3 (POPGym tasks) are not implemented yet.
+stack); ``ppo/<extractor>/success/<agent>/L<L>``, ``ppo/<extractor>/test_success/<agent>/L<L>``
+(on mazes ``test_scale`` times longer), ``memory_regret/ppo/<extractor>/<agent>/L<L>``;
+``input_memory_ratio`` and ``attention_flops_ratio`` (frame κ=k* over adaptive κ=2 at the
+largest L: floats in the networks' inputs, and FLOPs of the compiled attention core, both also
+per length as ``…/L<L>``). Plots: ``tabular_success.png``, ``ppo_success.png``. Part 3 (POPGym
+tasks) is not implemented yet.
 """
 
 from __future__ import annotations
@@ -25,11 +36,25 @@ import numpy as np
 from envs.memory import AdaptiveStack, TMaze, TMazeParams, frame_stack, is_cue
 from envs.memory.tmaze import NUM_OBS
 from experiments import harness
+from jaxrl.agents import ppo
 from jaxrl.agents.tabular_q import TabularQConfig, greedy_returns, make_train
+from jaxrl.evaluate import policy_returns
+from jaxrl.networks.stack_extractors import (
+    EXTRACTORS,
+    HEADS,
+    HIDDEN,
+    make_stack_actor_critic,
+)
 from jaxrl.tabular_index import stack_index
 
 NAME = "adaptive_stacking"
 AGENTS = ("adaptive_k2", "frame_k2", "frame_kL")
+PPO_AGENTS = ("adaptive_k2", "frame_k2", "frame_kstar")
+PARTS = ("tabular", "ppo")
+MEMORY_PPO = ppo.PPOConfig(
+    env="TMaze", num_envs=8, num_steps=128, total_timesteps=300_000, update_epochs=10,
+    num_minibatches=8, lr=3e-4, ent_coef=0.0, anneal_lr=False,
+)
 EVAL_EPISODES = 100
 TABLE_ROWS = 2**18  # hashed rows for stacks of more codes (frame κ=L): 2% collision odds at L=50
 
@@ -47,7 +72,21 @@ class Config:
     tabular_steps: int = 100_000
     """Environment steps of tabular Q-learning per run (the spec's 1e5)."""
     seeds: int = 10
-    """Independent seeds, trained as one vmapped program."""
+    """Independent seeds of the tabular runs, trained as one vmapped program."""
+    parts: tuple[str, ...] = PARTS
+    """Which parts to run: tabular, ppo."""
+    ppo_lengths: tuple[int, ...] = (10, 30)
+    """Corridor lengths of the PPO runs."""
+    extractors: tuple[str, ...] = EXTRACTORS
+    """PPO feature extractors over the stack: mlp, lstm, transformer."""
+    ppo_agents: tuple[str, ...] = PPO_AGENTS
+    """Which stacks PPO compares: adaptive_k2, frame_k2, frame_kstar."""
+    ppo_seeds: int = 3
+    """Independent seeds of each PPO run, trained as one vmapped program."""
+    test_scale: int = 2
+    """PPO policies are also tested on mazes this many times longer than trained."""
+    ppo: ppo.PPOConfig = MEMORY_PPO
+    """PPO hyperparameters (its env field is ignored)."""
     seed: int = 0
     """Base seed; seed i uses fold_in(key(seed), i)."""
     out: str | None = None
@@ -59,14 +98,28 @@ class Config:
         unknown = sorted(set(self.agents) - set(AGENTS))
         if unknown or not self.agents:
             raise ValueError(f"Config.agents: unknown {unknown}; expected some of {AGENTS}")
-        if self.tabular_steps < 1 or self.seeds < 1:
-            raise ValueError("Config.tabular_steps and Config.seeds must be >= 1")
+        if self.tabular_steps < 1 or self.seeds < 1 or self.ppo_seeds < 1:
+            raise ValueError("Config.tabular_steps, Config.seeds and Config.ppo_seeds must be "
+                             ">= 1")
+        for field, allowed in (("parts", PARTS), ("extractors", EXTRACTORS),
+                               ("ppo_agents", PPO_AGENTS)):
+            bad = sorted(set(getattr(self, field)) - set(allowed))
+            if bad or not getattr(self, field):
+                raise ValueError(f"Config.{field}: unknown {bad}; expected some of {allowed}")
+        if not self.ppo_lengths or any(length < 2 for length in self.ppo_lengths):
+            raise ValueError(f"Config.ppo_lengths={self.ppo_lengths} is invalid: expected "
+                             "lengths >= 2")
+        if self.test_scale < 1:
+            raise ValueError(f"Config.test_scale={self.test_scale} is invalid: expected >= 1")
 
 
 PRESETS = {
-    "smoke": {"lengths": (5, 10), "tabular_steps": 20_000, "seeds": 2},
+    "smoke": {"lengths": (5,), "tabular_steps": 20_000, "seeds": 2, "ppo_lengths": (6,),
+              "extractors": ("mlp",), "ppo_seeds": 1,
+              "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=40_960)},
     "default": {},
-    "paper": {"seeds": 30},
+    "paper": {"seeds": 30, "ppo_lengths": (10, 100, 1000), "ppo_seeds": 5,
+              "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=1_000_000)},
 }
 
 
@@ -118,6 +171,109 @@ def run_tabular(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
     return summary, rows
 
 
+def ppo_env(agent: str, length: int):
+    if agent == "adaptive_k2":
+        return AdaptiveStack(TMaze(), 2, "flat", relevant=is_cue)
+    return frame_stack(TMaze(), 2 if agent == "frame_k2" else length, relevant=is_cue)
+
+
+def evaluate_policies(policies, env, length: int, keys):
+    """Per seed: success rate and memory regret of the policy's mode on maze length ``length``."""
+    params = TMazeParams(length=length)
+
+    def one(policy, key):
+        return policy_returns(policy, env, params, jax.random.fold_in(key, length),
+                              EVAL_EPISODES, length + 2, sum_info=("memory_regret",))
+
+    returns, sums = jax.jit(jax.vmap(one))(policies, keys)
+    success = np.mean(np.asarray(returns) > 0, axis=1)
+    return success, np.asarray(sums["memory_regret"]).mean(axis=1)
+
+
+def attention_flops(num_slots: int) -> float:
+    """FLOPs of the compiled attention core (scores and weighted values) over ``num_slots``."""
+    head_dim = HIDDEN // HEADS
+    x = jax.ShapeDtypeStruct((1, num_slots, HEADS, head_dim), jnp.float32)
+    compiled = jax.jit(lambda q, k, v: jax.nn.dot_product_attention(q, k, v, is_causal=True)
+                       ).lower(x, x, x).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, (list, tuple)) else cost
+    return float(cost["flops"])
+
+
+def memory_ratios(config: Config) -> dict:
+    summary = {}
+    for length in config.ppo_lengths:
+        params = TMazeParams(length=length)
+        adaptive = ppo_env("adaptive_k2", length).observation_space(params).shape
+        window = ppo_env("frame_kstar", length).observation_space(params).shape
+        summary[f"input_memory_ratio/L{length}"] = float(np.prod(window) / np.prod(adaptive))
+        summary[f"attention_flops_ratio/L{length}"] = attention_flops(window[0]) / \
+            attention_flops(adaptive[0])
+    longest = max(config.ppo_lengths)
+    summary["input_memory_ratio"] = summary[f"input_memory_ratio/L{longest}"]
+    summary["attention_flops_ratio"] = summary[f"attention_flops_ratio/L{longest}"]
+    return summary
+
+
+def run_ppo(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
+    summary, rows = {}, []
+    for length in config.ppo_lengths:
+        for extractor in config.extractors:
+            for agent in config.ppo_agents:
+                env = ppo_env(agent, length)
+                program = ppo.make_train(config.ppo, make_stack_actor_critic(extractor), env,
+                                         TMazeParams(length=length))
+                tag = f"ppo/{extractor}/{agent}/L{length}"
+                try:
+                    state, _, timing = harness.train_seeds(program, keys, run,
+                                                           tag.replace("/", "_"), chunks=4)
+                except harness.TrainingDiverged as err:
+                    raise SystemExit(f"{NAME}: {err}") from None
+                success, regret = evaluate_policies(state.policy, env, length, keys)
+                test_length = length * config.test_scale
+                test_success, _ = evaluate_policies(state.policy, env, test_length, keys)
+                summary[f"ppo/{extractor}/success/{agent}/L{length}"] = float(success.mean())
+                summary[f"ppo/{extractor}/test_success/{agent}/L{length}"] = \
+                    float(test_success.mean())
+                summary[f"memory_regret/ppo/{extractor}/{agent}/L{length}"] = float(regret.mean())
+                rows.append({"L": length, "extractor": extractor, "agent": agent,
+                             "success": float(success.mean()),
+                             "success_std": float(success.std()),
+                             f"success@{config.test_scale}L": float(test_success.mean()),
+                             "memory_regret": float(regret.mean()),
+                             "steps/s": timing.env_steps_per_second})
+                print(harness.format_table(rows[-1:]))
+    return summary, rows
+
+
+def plot_ppo(run: harness.RunDir, rows: list) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    extractors = list(dict.fromkeys(r["extractor"] for r in rows))
+    fig, axes = plt.subplots(1, len(extractors), figsize=(4.2 * len(extractors), 3.4),
+                             squeeze=False)
+    for ax, extractor in zip(axes.flat, extractors):
+        mine = [r for r in rows if r["extractor"] == extractor]
+        for agent in dict.fromkeys(r["agent"] for r in mine):
+            pts = [r for r in mine if r["agent"] == agent]
+            ax.errorbar([r["L"] for r in pts], [r["success"] for r in pts],
+                        yerr=[r["success_std"] for r in pts], marker="o", capsize=3,
+                        label=agent)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.05, 1.05)
+        ax.set_xlabel("corridor length L")
+        ax.set_title(f"PPO, {extractor} extractor")
+    axes.flat[0].set_ylabel("success rate (policy mode)")
+    axes.flat[0].legend()
+    fig.tight_layout()
+    run.savefig(fig, "ppo_success.png")
+    plt.close(fig)
+
+
 def plot(run: harness.RunDir, rows: list) -> None:
     import matplotlib
 
@@ -148,10 +304,21 @@ def main(argv=None) -> dict:
     print(f"{NAME}: preset={config.preset} seeds={config.seeds} -> {run.path}")
     base = jax.random.key(config.seed)
     keys = jax.vmap(lambda i: jax.random.fold_in(base, i))(np.arange(config.seeds))
-    summary, rows = run_tabular(config, run, keys)
+    summary = {}
+    if "tabular" in config.parts:
+        tabular, rows = run_tabular(config, run, keys)
+        summary.update(tabular)
+        plot(run, rows)
+        print(harness.format_table(rows))
+    if "ppo" in config.parts:
+        summary.update(memory_ratios(config))
+        ppo_keys = jax.vmap(lambda i: jax.random.fold_in(base, 1000 + i))(
+            np.arange(config.ppo_seeds))
+        learned, rows = run_ppo(config, run, ppo_keys)
+        summary.update(learned)
+        plot_ppo(run, rows)
+        print(harness.format_table(rows))
     run.write_summary(summary)
-    plot(run, rows)
-    print(harness.format_table(rows))
     print(f"summary: {run.path / 'summary.json'}")
     return summary
 

@@ -10,7 +10,8 @@ from experiments import adaptive_stacking
 def test_tabular_adaptive_stack_solves_the_tmaze_and_frame_stack_guesses(tmp_path):
     out = tmp_path / "run"
     summary = adaptive_stacking.main([
-        "--preset", "smoke", "--lengths", "5", "--agents", "adaptive_k2", "frame_k2",
+        "--preset", "smoke", "--parts", "tabular", "--lengths", "5",
+        "--agents", "adaptive_k2", "frame_k2",
         "--seeds", "2", "--tabular-steps", "10000", "--out", str(out)])
     assert summary == json.loads((out / "summary.json").read_text())
     assert (out / "tabular_success.png").exists()
@@ -28,3 +29,23 @@ def test_bad_config_is_refused_before_training(tmp_path, capsys):
     assert err.value.code != 0
     assert "Config.lengths" in str(err.value.code) + capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_memory_and_attention_ratios_follow_the_stack_sizes():
+    config = adaptive_stacking.Config(ppo_lengths=(8, 20))
+    ratios = adaptive_stacking.memory_ratios(config)
+    assert ratios["input_memory_ratio/L8"] == 4.0  # k*/κ = 8/2, from the observation shapes
+    assert ratios["input_memory_ratio"] == 10.0
+    # Attention FLOPs of the compiled kernel grow as (k*/κ)², up to lower-order terms.
+    assert ratios["attention_flops_ratio/L20"] == pytest.approx(100, rel=0.15)
+
+
+@pytest.mark.slow
+def test_ppo_adaptive_stack_solves_and_generalises_where_frame_stacks_fail(tmp_path):
+    summary = adaptive_stacking.main(["--preset", "smoke", "--parts", "ppo",
+                                      "--out", str(tmp_path / "run")])
+    assert summary["ppo/mlp/success/adaptive_k2/L6"] >= 0.95
+    assert summary["ppo/mlp/test_success/adaptive_k2/L6"] >= 0.95  # 12-cell mazes, unseen
+    assert 0.3 < summary["ppo/mlp/success/frame_k2/L6"] < 0.7  # 100 episodes: a coin flip
+    assert summary["ppo/mlp/success/frame_kstar/L6"] >= 0.95
+    assert summary["ppo/mlp/test_success/frame_kstar/L6"] < 0.75  # the window is too short
