@@ -5,6 +5,7 @@ from envs.registry import make, register, registered
 from envs import probes  # noqa: F401  (registers the probe environments)
 from envs import memory  # noqa: F401  (registers the memory tasks)
 from envs import games  # noqa: F401  (registers the iterated matrix games)
+from envs import scalable  # noqa: F401  (registers the scalable MDPs)
 from envs.probes import PROBES
 from envs.wrappers import AutoReset, EpisodeStats, FlattenObservation, FrameStack, LastAction
 from envs.multi_agent import MultiAgentAutoReset, MultiAgentEnv, MultiAgentWrapper

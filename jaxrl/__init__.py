@@ -1,6 +1,6 @@
 """Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
 
-from jaxrl import agents, games, networks
+from jaxrl import agents, games, mdp, networks
 from jaxrl.agents import DQNConfig, PPOConfig, SACConfig, TabularQConfig
 from jaxrl.config import ConfigError
 from jaxrl.evaluate import policy_returns
@@ -16,6 +16,7 @@ __all__ = [
     "TrainProgram",
     "agents",
     "games",
+    "mdp",
     "networks",
     "policy_returns",
     "run_seeds",

@@ -1,0 +1,60 @@
+"""The estimated chain of the current policy, ``P_π`` and ``r_π``, with the inverse of its
+normalisation system ``A`` (``jaxrl.mdp.stationary``) kept up to date, so that ρ of the policy
+and of every one-state deviation cost O(S²) instead of a fresh O(S³) solve.
+
+Changing row ``s`` of ``P_π`` by ``Δ`` changes column ``s`` of ``A`` by ``u = (0, Δ₁, …)``, so
+``A⁻¹`` follows by Sherman–Morrison, and the stationary distribution of a deviation is
+``d' = d − (A⁻¹u)·d[s] / (1 + (A⁻¹u)[s])`` with ``d = A⁻¹e₀``. The reference code solves each
+candidate exactly; this gives the same numbers up to round-off, which ``refresh`` (an exact
+inverse, once per training update) keeps from accumulating.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from jaxrl.mdp.stationary import normalisation_system
+
+
+class PolicyChain(eqx.Module):
+    p: jax.Array  # [S, S] estimated P_π
+    r: jax.Array  # [S] estimated r_π
+    inv: jax.Array  # [S, S] inverse of the normalisation system of p
+
+
+def build(p, r) -> PolicyChain:
+    return PolicyChain(p, r, jnp.linalg.inv(normalisation_system(p)))
+
+
+def refresh(chain: PolicyChain) -> PolicyChain:
+    return build(chain.p, chain.r)
+
+
+def stationary(chain: PolicyChain) -> jax.Array:
+    return chain.inv[:, 0]
+
+
+def gain(chain: PolicyChain) -> jax.Array:
+    return stationary(chain) @ chain.r
+
+
+def _column_change(chain, s, rows):
+    return (rows - chain.p[s]).at[..., 0].set(0.0)
+
+
+def set_row(chain: PolicyChain, s, row, r) -> PolicyChain:
+    """Replace row ``s`` of ``P_π`` (and ``r_π[s]``)."""
+    bu = chain.inv @ _column_change(chain, s, row)
+    inv = chain.inv - jnp.outer(bu, chain.inv[s]) / (1.0 + bu[s])
+    return PolicyChain(chain.p.at[s].set(row), chain.r.at[s].set(r), inv)
+
+
+def deviation_gains(chain: PolicyChain, s, rows, rs) -> jax.Array:
+    """ρ of the policies that differ from π only at ``s``, taking row ``rows[k]`` (reward
+    ``rs[k]``) there."""
+    d = stationary(chain)
+    bu = _column_change(chain, s, rows) @ chain.inv.T  # [k, S]: A⁻¹u_k
+    dk = d[None] - bu * (d[s] / (1.0 + bu[:, s]))[:, None]
+    return dk @ chain.r + dk[:, s] * (rs - chain.r[s])

@@ -1,0 +1,26 @@
+"""Exact analysis of tabular MDPs: the chain of a policy, its stationary distribution, average
+reward and ε-mixing time. Pure and jittable; the ``*s`` variants are vmapped over policies."""
+
+from jaxrl.mdp.average_reward import average_reward, average_rewards
+from jaxrl.mdp.mixing import (
+                              distance_to_stationary,
+                              mixing_time,
+                              policy_mixing_time,
+                              policy_mixing_times,
+)
+from jaxrl.mdp.policy import (
+                              action_probabilities,
+                              lift,
+                              reward_vector,
+                              transition_matrix,
+)
+from jaxrl.mdp.stationary import (
+                              normalisation_system,
+                              power_iteration,
+                              stationary_distribution,
+)
+
+__all__ = ["action_probabilities", "average_reward", "average_rewards", "distance_to_stationary",
+           "lift", "mixing_time", "normalisation_system", "policy_mixing_time",
+           "policy_mixing_times", "power_iteration", "reward_vector", "stationary_distribution",
+           "transition_matrix"]
