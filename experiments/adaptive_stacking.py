@@ -9,8 +9,9 @@ training, the greedy policy plays fresh episodes.
 
 Part 2 (PPO, passive T-maze, L ∈ ``ppo_lengths``): PPO with the MLP, LSTM or Transformer
 stack extractor (``jaxrl.networks.stack_extractors``) over adaptive κ=2, frame κ=2 and frame
-κ=k* (k* = L, the window that holds the cue until the junction). The trained policy plays its
-mode on fresh mazes of the training length and of ``test_scale`` × L (longer than trained).
+κ=k* (k* = L, the window that holds the cue until the junction). PPO trains on lengths drawn
+from [2, L] per episode (the reference scripts' ``--random_length``); the trained policy plays
+its mode on fresh mazes of length L and ``test_scale`` × L (longer than any trained on).
 Choice where the reference differs: 8 parallel environments × 128 steps per update (its batch
 of 128 as 8 minibatches), 10 epochs, lr 3e-4, no entropy bonus (Stable-Baselines3's defaults).
 
@@ -85,6 +86,9 @@ class Config:
     """Independent seeds of each PPO run, trained as one vmapped program."""
     test_scale: int = 2
     """PPO policies are also tested on mazes this many times longer than trained."""
+    random_length: bool = True
+    """PPO trains on lengths drawn from [2, L] each episode (the reference scripts'
+    --random_length); evaluation uses L and test_scale × L exactly."""
     ppo: ppo.PPOConfig = MEMORY_PPO
     """PPO hyperparameters (its env field is ignored)."""
     seed: int = 0
@@ -117,7 +121,7 @@ PRESETS = {
     "smoke": {"lengths": (5,), "tabular_steps": 20_000, "seeds": 2, "ppo_lengths": (6,),
               "extractors": ("mlp",), "ppo_seeds": 1,
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=40_960)},
-    "default": {},
+    "default": {"ppo_seeds": 2, "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=200_000)},
     "paper": {"seeds": 30, "ppo_lengths": (10, 100, 1000), "ppo_seeds": 5,
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=1_000_000)},
 }
@@ -222,8 +226,9 @@ def run_ppo(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
         for extractor in config.extractors:
             for agent in config.ppo_agents:
                 env = ppo_env(agent, length)
+                train_params = TMazeParams(length=length, random_length=config.random_length)
                 program = ppo.make_train(config.ppo, make_stack_actor_critic(extractor), env,
-                                         TMazeParams(length=length))
+                                         train_params)
                 tag = f"ppo/{extractor}/{agent}/L{length}"
                 try:
                     state, _, timing = harness.train_seeds(program, keys, run,
