@@ -32,8 +32,11 @@ from llm.train import (
     train_step,
 )
 from llm.train_checkpoint import TrainCheckpointer
+from llm import kl_replay, merge  # noqa: E402  (systems built on the names above)
 
 __all__ = [
+    "kl_replay",
+    "merge",
     "CheckpointError",
     "ConfigError",
     "Generation",

@@ -114,8 +114,9 @@ class LoRALinear(nnx.Module):
     ``lora_a`` [in, r] and ``lora_b`` [r, out] are ``nnx.LoRAParam`` stored in ``param_dtype``
     (float32 by default, as peft upcasts adapters of half-precision models); the LoRA product
     runs in the base layer's output dtype. Dropout starts off (``model.train()`` turns it on,
-    ``model.eval()`` off again). While ``merged`` the adapter lives in the base kernel and the
-    forward pass is the base layer's alone; merge then unmerge restores the kernel up to rounding
+    ``model.eval()`` off again). While ``disabled`` the forward pass is the base layer's alone.
+    While ``merged`` the adapter lives in the base kernel and the forward pass is the base
+    layer's alone; merge then unmerge restores the kernel up to rounding
     in its dtype (float32: ~1e-8; bfloat16 loses low bits, as peft's does).
     """
 
@@ -137,10 +138,11 @@ class LoRALinear(nnx.Module):
         self.dropout = (nnx.Dropout(lora_dropout, deterministic=True, rngs=rngs)
                         if lora_dropout > 0 else None)
         self.merged = False
+        self.disabled = False  # True: the adapter is switched off (peft's disable_adapter)
 
     def __call__(self, x: jax.Array) -> jax.Array:
         y = self.base(x)
-        if self.merged:
+        if self.merged or self.disabled:
             return y
         h = x if self.dropout is None else self.dropout(x)
         a = self.lora_a[...].astype(y.dtype)
