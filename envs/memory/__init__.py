@@ -1,5 +1,7 @@
 """Memory tasks (Adaptive Stacking, Nangue Tasse et al., 2025) and the stack wrappers."""
 
+from envs.memory.cards import Autoencode, RepeatPrevious, make_card_task
+from envs.memory.masked_cartpole import MaskedCartPole, make_masked_cartpole
 from envs.memory.minigrid import MEMORY_SIZES, XMiniGrid, make_minigrid_memory
 from envs.memory.stack import (
     AdaptiveStack,
@@ -13,12 +15,20 @@ from envs.memory.tmaze import TMaze, TMazeParams, TMazeState, is_cue, make_tmaze
 from envs.registry import register
 
 register("TMaze", make_tmaze)
+register("PositionOnlyCartPole", make_masked_cartpole("position"))
+register("VelocityOnlyCartPole", make_masked_cartpole("velocity"))
+register("NoisyPositionOnlyCartPole", make_masked_cartpole("position", noisy=True))
+register("RepeatPrevious", make_card_task(RepeatPrevious))
+register("Autoencode", make_card_task(Autoencode))
 for _size in MEMORY_SIZES:
     register(*make_minigrid_memory(_size))
 
 __all__ = [
     "AdaptiveStack",
     "AdaptiveStackState",
+    "Autoencode",
+    "MaskedCartPole",
+    "RepeatPrevious",
     "SlidingWindow",
     "TMaze",
     "TMazeParams",
