@@ -32,11 +32,12 @@ from llm.train import (
     train_step,
 )
 from llm.train_checkpoint import TrainCheckpointer
-from llm import kl_replay, merge  # noqa: E402  (systems built on the names above)
+from llm import kl_replay, merge, tom  # noqa: E402  (systems built on the names above)
 
 __all__ = [
     "kl_replay",
     "merge",
+    "tom",
     "CheckpointError",
     "ConfigError",
     "Generation",
