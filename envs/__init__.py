@@ -6,6 +6,8 @@ from envs import probes  # noqa: F401  (registers the probe environments)
 from envs import memory  # noqa: F401  (registers the memory tasks)
 from envs import games  # noqa: F401  (registers the iterated matrix games)
 from envs import scalable  # noqa: F401  (registers the scalable MDPs)
+from envs import tetris  # noqa: F401  (registers Tetris)
+from envs.realtime import Realtime, Scheduler
 from envs.probes import PROBES
 from envs.wrappers import AutoReset, EpisodeStats, FlattenObservation, FrameStack, LastAction
 from envs.multi_agent import MultiAgentAutoReset, MultiAgentEnv, MultiAgentWrapper
@@ -17,6 +19,8 @@ __all__ = [
     "FlattenObservation",
     "FrameStack",
     "PROBES",
+    "Realtime",
+    "Scheduler",
     "GymnaxEnv",
     "LastAction",
     "MultiAgentAutoReset",
