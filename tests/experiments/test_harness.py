@@ -108,6 +108,7 @@ def test_checkpoint_restores_state_exactly(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # 36 s; test_ppo_baseline resumes a real run in the default suite
 def test_resume_after_interruption_gives_identical_final_parameters(tmp_path, monkeypatch):
     program = make_train(SMALL)
     keys = jax.random.split(jax.random.key(0), 2)

@@ -175,6 +175,7 @@ def test_same_key_same_result_different_key_different_result():
     assert not np.allclose(a, c)
 
 
+@pytest.mark.slow  # 47 s; sweeps by vmap stay covered by test_dqn and test_tabular_q
 def test_vmapped_learning_rate_sweep_equals_individual_runs():
     config = dataclasses.replace(PROBE, env="CartPole-v1", total_timesteps=8 * 16 * 4)
     program = make_train(config)
