@@ -14,11 +14,10 @@ source (and line for jsonl).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-from llm.kl_replay.sft_data import DataError
+from llm.kl_replay.sft_data import DataError, jsonl_records
 
 DATASETS_PREFIX = "datasets:"
 TEXT_SUFFIXES = (".txt", ".text")
@@ -70,20 +69,11 @@ def load_texts(source: str | os.PathLike, *, text_field: str = "text",
 
 def _from_jsonl(path: Path, field: str) -> list[str]:
     docs = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") \
-                    from None
-            if not isinstance(record, dict) or not isinstance(record.get(field), str):
-                raise DataError(f"{where}: expected an object with a string {field!r} field")
-            if record[field].strip():
-                docs.append(record[field])
+    for where, record in jsonl_records(path):
+        if not isinstance(record, dict) or not isinstance(record.get(field), str):
+            raise DataError(f"{where}: expected an object with a string {field!r} field")
+        if record[field].strip():
+            docs.append(record[field])
     return docs
 
 

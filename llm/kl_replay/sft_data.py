@@ -49,24 +49,28 @@ def chat_record(record, where: str) -> list[dict[str, str]]:
                     f"got keys {sorted(record)}")
 
 
-def load_chat_jsonl(path: str | os.PathLike) -> list[list[dict[str, str]]]:
-    """Every conversation in a jsonl file, in file order; raises DataError on a bad line or an
-    empty file."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    conversations = []
+def jsonl_records(path: Path):
+    """``(where, record)`` for each non-blank line of a jsonl file, ``where`` = ``file:line``;
+    a line that is not JSON raises DataError naming it."""
     with open(path, encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
             where = f"{path}:{number}"
             try:
-                record = json.loads(line)
+                yield where, json.loads(line)
             except json.JSONDecodeError as err:
                 raise DataError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") \
                     from None
-            conversations.append(chat_record(record, where))
+
+
+def load_chat_jsonl(path: str | os.PathLike) -> list[list[dict[str, str]]]:
+    """Every conversation in a jsonl file, in file order; raises DataError on a bad line or an
+    empty file."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    conversations = [chat_record(record, where) for where, record in jsonl_records(path)]
     if not conversations:
         raise DataError(f"{path}: no records (empty file)")
     return conversations
