@@ -12,9 +12,11 @@ from envs.memory.stack import (
     pop_push,
 )
 from envs.memory.tmaze import TMaze, TMazeParams, TMazeState, is_cue, make_tmaze
+from envs.memory.xor_maze import XORMaze, XORMazeParams, make_xor_maze
 from envs.registry import register
 
 register("TMaze", make_tmaze)
+register("XORMaze", make_xor_maze)
 register("PositionOnlyCartPole", make_masked_cartpole("position"))
 register("VelocityOnlyCartPole", make_masked_cartpole("velocity"))
 register("NoisyPositionOnlyCartPole", make_masked_cartpole("position", noisy=True))
@@ -34,6 +36,8 @@ __all__ = [
     "TMazeParams",
     "TMazeState",
     "XMiniGrid",
+    "XORMaze",
+    "XORMazeParams",
     "frame_stack",
     "initial_stack",
     "is_cue",
