@@ -1,6 +1,7 @@
 """Memory tasks (Adaptive Stacking, Nangue Tasse et al., 2025) and the stack wrappers."""
 
 from envs.memory.cards import Autoencode, RepeatPrevious, make_card_task
+from envs.memory.concentration import Concentration, make_concentration
 from envs.memory.masked_cartpole import MaskedCartPole, make_masked_cartpole
 from envs.memory.minigrid import MEMORY_SIZES, XMiniGrid, make_minigrid_memory
 from envs.memory.stack import (
@@ -22,6 +23,7 @@ register("VelocityOnlyCartPole", make_masked_cartpole("velocity"))
 register("NoisyPositionOnlyCartPole", make_masked_cartpole("position", noisy=True))
 register("RepeatPrevious", make_card_task(RepeatPrevious))
 register("Autoencode", make_card_task(Autoencode))
+register("Concentration", make_concentration)
 for _size in MEMORY_SIZES:
     register(*make_minigrid_memory(_size))
 
@@ -29,6 +31,7 @@ __all__ = [
     "AdaptiveStack",
     "AdaptiveStackState",
     "Autoencode",
+    "Concentration",
     "MaskedCartPole",
     "RepeatPrevious",
     "SlidingWindow",
