@@ -22,8 +22,10 @@ stack); ``ppo/<extractor>/success/<agent>/L<L>``, ``ppo/<extractor>/test_success
 (on mazes ``test_scale`` times longer), ``memory_regret/ppo/<extractor>/<agent>/L<L>``;
 ``input_memory_ratio`` and ``attention_flops_ratio`` (frame κ=k* over adaptive κ=2 at the
 largest L: floats in the networks' inputs, and FLOPs of the compiled attention core, both also
-per length as ``…/L<L>``). Plots: ``tabular_success.png``, ``ppo_success.png``. Part 3 (POPGym
-tasks) is not implemented yet.
+per length as ``…/L<L>``); ``popgym/mlp/return/<agent>/<task>`` (part 3: PPO with the MLP
+extractor over an adaptive and a frame stack of κ = ``popgym_stack`` on the POPGym CartPoles;
+the mode's mean return, POPGym-normalised so that a full episode returns 1). Plots:
+``tabular_success.png``, ``ppo_success.png``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import envs
 from envs.memory import AdaptiveStack, TMaze, TMazeParams, frame_stack, is_cue
 from envs.memory.tmaze import NUM_OBS
 from experiments import harness
@@ -51,7 +54,11 @@ from jaxrl.tabular_index import stack_index
 NAME = "adaptive_stacking"
 AGENTS = ("adaptive_k2", "frame_k2", "frame_kL")
 PPO_AGENTS = ("adaptive_k2", "frame_k2", "frame_kstar")
-PARTS = ("tabular", "ppo")
+PARTS = ("tabular", "ppo", "popgym")
+# The reference's POPGym runs (scripts/run_ppo_popgym.sh): hard position/velocity-only CartPole
+# (600 steps) and the default noisy position-only CartPole (σ 0.1, 200 steps).
+POPGYM_TASKS = {"PositionOnlyCartPole": "hard", "VelocityOnlyCartPole": "hard",
+                "NoisyPositionOnlyCartPole": "easy"}
 MEMORY_PPO = ppo.PPOConfig(
     env="TMaze", num_envs=8, num_steps=128, total_timesteps=300_000, update_epochs=10,
     num_minibatches=8, lr=3e-4, ent_coef=0.0, anneal_lr=False,
@@ -91,6 +98,12 @@ class Config:
     --random_length); evaluation uses L and test_scale × L exactly."""
     ppo: ppo.PPOConfig = MEMORY_PPO
     """PPO hyperparameters (its env field is ignored)."""
+    popgym_tasks: tuple[str, ...] = tuple(POPGYM_TASKS)
+    """POPGym tasks of part 3 (levels as the reference's runs)."""
+    popgym_stack: int = 4
+    """κ of the adaptive and frame stacks compared on the POPGym tasks."""
+    popgym_steps: int = 300_000
+    """PPO environment steps per POPGym run."""
     seed: int = 0
     """Base seed; seed i uses fold_in(key(seed), i)."""
     out: str | None = None
@@ -113,6 +126,12 @@ class Config:
         if not self.ppo_lengths or any(length < 2 for length in self.ppo_lengths):
             raise ValueError(f"Config.ppo_lengths={self.ppo_lengths} is invalid: expected "
                              "lengths >= 2")
+        bad = sorted(set(self.popgym_tasks) - set(POPGYM_TASKS))
+        if bad:
+            raise ValueError(f"Config.popgym_tasks: unknown {bad}; expected some of "
+                             f"{tuple(POPGYM_TASKS)}")
+        if self.popgym_stack < 1 or self.popgym_steps < 1:
+            raise ValueError("Config.popgym_stack and Config.popgym_steps must be >= 1")
         if self.test_scale < 1:
             raise ValueError(f"Config.test_scale={self.test_scale} is invalid: expected >= 1")
 
@@ -120,6 +139,7 @@ class Config:
 PRESETS = {
     "smoke": {"lengths": (5,), "tabular_steps": 20_000, "seeds": 2, "ppo_lengths": (6,),
               "extractors": ("mlp",), "ppo_seeds": 1,
+              "popgym_tasks": ("PositionOnlyCartPole",), "popgym_steps": 20_480,
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=40_960)},
     "default": {"ppo_seeds": 2, "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=200_000)},
     "paper": {"seeds": 30, "ppo_lengths": (10, 100, 1000), "ppo_seeds": 5,
@@ -252,6 +272,36 @@ def run_ppo(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
     return summary, rows
 
 
+def run_popgym(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
+    """Part 3: PPO (MLP extractor) over an adaptive and a frame stack of κ on POPGym tasks."""
+    summary, rows = {}, []
+    k = config.popgym_stack
+    hp = dataclasses.replace(config.ppo, total_timesteps=config.popgym_steps)
+    for task in config.popgym_tasks:
+        base, params = envs.make(task, level=POPGYM_TASKS[task])
+        for agent, env in ((f"adaptive_k{k}", AdaptiveStack(base, k, "flat")),
+                           (f"frame_k{k}", frame_stack(base, k))):
+            program = ppo.make_train(hp, make_stack_actor_critic("mlp"), env, params)
+            tag = f"popgym_{task}_{agent}"
+            try:
+                state, _, timing = harness.train_seeds(program, keys, run, tag, chunks=4)
+            except harness.TrainingDiverged as err:
+                raise SystemExit(f"{NAME}: {err}") from None
+
+            def play(policy, key, env=env, params=params):
+                return policy_returns(policy, env, params, key, EVAL_EPISODES,
+                                      int(params.max_episode_length) + 1)
+
+            returns, _ = jax.jit(jax.vmap(play))(state.policy, keys)
+            value = np.nanmean(np.asarray(returns), axis=1)
+            summary[f"popgym/mlp/return/{agent}/{task}"] = float(value.mean())
+            rows.append({"task": task, "agent": agent, "return": float(value.mean()),
+                         "return_std": float(value.std()),
+                         "steps/s": timing.env_steps_per_second})
+            print(harness.format_table(rows[-1:]))
+    return summary, rows
+
+
 def plot_ppo(run: harness.RunDir, rows: list) -> None:
     import matplotlib
 
@@ -322,6 +372,12 @@ def main(argv=None) -> dict:
         learned, rows = run_ppo(config, run, ppo_keys)
         summary.update(learned)
         plot_ppo(run, rows)
+        print(harness.format_table(rows))
+    if "popgym" in config.parts:
+        popgym_keys = jax.vmap(lambda i: jax.random.fold_in(base, 2000 + i))(
+            np.arange(config.ppo_seeds))
+        learned, rows = run_popgym(config, run, popgym_keys)
+        summary.update(learned)
         print(harness.format_table(rows))
     run.write_summary(summary)
     print(f"summary: {run.path / 'summary.json'}")

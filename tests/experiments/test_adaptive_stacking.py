@@ -49,3 +49,12 @@ def test_ppo_adaptive_stack_solves_and_generalises_where_frame_stacks_fail(tmp_p
     assert 0.3 < summary["ppo/mlp/success/frame_k2/L6"] < 0.7  # 100 episodes: a coin flip
     assert summary["ppo/mlp/success/frame_kstar/L6"] >= 0.95
     assert summary["ppo/mlp/test_success/frame_kstar/L6"] < 0.75  # the window is too short
+
+
+@pytest.mark.slow
+def test_popgym_part_writes_returns_for_both_stacks(tmp_path):
+    summary = adaptive_stacking.main(["--preset", "smoke", "--parts", "popgym",
+                                      "--out", str(tmp_path / "run")])
+    for agent in ("adaptive_k4", "frame_k4"):
+        value = summary[f"popgym/mlp/return/{agent}/PositionOnlyCartPole"]
+        assert -1.0 <= value <= 1.0  # POPGym-normalised: a dropped pole -1, a full episode 1
