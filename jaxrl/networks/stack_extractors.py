@@ -11,6 +11,12 @@ The stack ``[κ, *obs_shape]`` is read as a sequence of κ slots, oldest first:
 
 After the ``lstm``/``transformer`` features, actor and critic MLPs of two tanh layers of 64
 (Stable-Baselines3's default ``net_arch``, which the reference keeps for these extractors).
+The ``lstm`` extractor over an :class:`envs.memory.AdaptiveStack` is the paper's recurrent
+variant: the recurrence runs, at every step and in the gradient, over exactly the κ time steps
+the memory actions kept, which is the truncated-BPTT window the reference's recurrent rollout
+buffer assembles from the same pop/push rule; the difference is that no hidden state is carried
+in from before the window (it starts from zeros).
+
 Choice where the reference differs: its Transformer is a ``TransformerDecoder`` whose
 cross-attention reads the same sequence again (post-LN, dropout 0.1); here it is the project's
 causal pre-LN encoder without dropout, so attention cost is the same ``O(κ²)``.
