@@ -95,6 +95,7 @@ def _leaves(tree):
                                                                                 eqx.is_array))]
 
 
+@pytest.mark.slow  # 18 s; test_ppo_baseline resumes from a checkpoint in the default suite
 def test_checkpoint_restores_state_exactly(tmp_path):
     program = make_train(SMALL)
     keys = jax.random.split(jax.random.key(0), 2)

@@ -71,7 +71,7 @@ def test_continuous_actions_find_optimum():
     np.testing.assert_allclose(mean[:, 0], [-0.5, 0.5], atol=0.1)
 
 
-@pytest.mark.parametrize("cell", ["none", "gru"])
+@pytest.mark.parametrize("cell", ["none", pytest.param("gru", marks=pytest.mark.slow)])
 def test_truncation_bootstraps_from_final_observation(cell):
     config = dataclasses.replace(PROBE, total_timesteps=8 * 16 * 150, cell=cell, cell_size=16,
                                  gamma=0.8)
@@ -123,6 +123,7 @@ class RecallCue(envs.Environment):
         return jnp.zeros(2), CueState(state.cue, time), reward, last, {}
 
 
+@pytest.mark.slow  # 25 s; recurrence through PPO stays covered by test_any_pytree_state_network_trains_recurrently
 def test_recurrent_policy_remembers_cue_and_feedforward_cannot():
     config = PPOConfig(env="Probe-OneStep", num_envs=16, num_steps=24,
                        total_timesteps=16 * 24 * 150, num_minibatches=4, hidden=(32,),
@@ -165,6 +166,7 @@ def test_any_pytree_state_network_trains_recurrently():
 # --- determinism, sweeps, errors --------------------------------------------------------------
 
 
+@pytest.mark.slow  # 13 s; test_ppo_baseline checks determinism end to end
 def test_same_key_same_result_different_key_different_result():
     config = dataclasses.replace(PROBE, env="CartPole-v1", total_timesteps=8 * 16 * 4)
     program = jax.jit(make_train(config))

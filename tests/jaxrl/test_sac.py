@@ -84,6 +84,7 @@ def test_continuous_action_reward_policy_and_q(action_reward_runs):
                                    atol=0.05)
 
 
+@pytest.mark.slow  # 14 s; continuous SAC stays covered by test_continuous_action_reward_policy_and_q
 def test_continuous_obs_action_reward_policy():
     """reward −(a − 0.5·obs)²: a*(±1) = ±0.5."""
     state, variant = train_probe("Probe-ObsActionReward-Continuous", CONTINUOUS_ALPHA)

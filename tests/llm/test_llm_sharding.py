@@ -86,6 +86,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # 26 s; the RL side checks sharded == unsharded in the default suite
 def test_sharded_step_equals_single_device_step():
     env = {**os.environ, "JAX_PLATFORMS": "cpu",
            "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
