@@ -15,10 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from gymnax.environments import spaces
 
-from envs.core import Environment
 from envs.scalable import grid, tasks
+from envs.scalable.rooms import RoomsEnv
 
 
 @struct.dataclass
@@ -40,35 +39,15 @@ def random_goals(key, num_rooms: int, length: int) -> jax.Array:
     return jax.random.randint(key, (num_rooms,), 0, length * length).astype(jnp.int32)
 
 
-class NBottleneck(Environment):
+class NBottleneck(RoomsEnv):
     """``num_rooms`` rooms of ``length``×``length`` visited in ``order``."""
 
     def __init__(self, num_rooms: int = 4, length: int = 5, order: str = "cycles"):
-        tasks.check_order(order)
-        if int(num_rooms) < 1:
-            raise ValueError(f"num_rooms={num_rooms!r} is invalid: expected an integer >= 1")
-        if int(length) < 2:
-            raise ValueError(f"length={length!r} is invalid: expected an integer >= 2")
-        self.num_rooms, self.length, self.order = int(num_rooms), int(length), order
-        self.rooms = tasks.task_rooms(order, self.num_rooms)
-        self.num_tasks = len(self.rooms)
+        super().__init__(num_rooms, length, order)
 
     @property
     def name(self) -> str:
         return "NBottleneck-v0"
-
-    @property
-    def cells(self) -> int:
-        return self.length * self.length
-
-    @property
-    def num_states(self) -> int:
-        """Number of distinct observations (agent-visible states)."""
-        return self.num_rooms * self.cells
-
-    @property
-    def num_actions(self) -> int:
-        return grid.AGENT_ACTIONS
 
     @property
     def default_params(self) -> BottleneckParams:
@@ -77,15 +56,6 @@ class NBottleneck(Environment):
     def params_from_seed(self, seed: int, noise: float = 0.05) -> BottleneckParams:
         return BottleneckParams(random_goals(jax.random.key(seed), self.num_rooms, self.length),
                                 noise)
-
-    def action_space(self, params=None):
-        return spaces.Discrete(grid.AGENT_ACTIONS)
-
-    def observation_space(self, params):
-        return spaces.Discrete(self.num_states)
-
-    def observe(self, state) -> jax.Array:
-        return (state.cell + jnp.asarray(self.rooms)[state.task] * self.cells).astype(jnp.int32)
 
     def reset_env(self, key, params):
         cell = jax.random.randint(key, (), 0, self.cells).astype(jnp.int32)

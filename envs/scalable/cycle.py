@@ -19,11 +19,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import struct
-from gymnax.environments import spaces
 
-from envs.core import Environment
 from envs.scalable import grid, tasks
 from envs.scalable.bottleneck import random_goals
+from envs.scalable.rooms import RoomsEnv
 
 
 @struct.dataclass
@@ -42,38 +41,19 @@ class CycleParams:
     noise: float = 0.05
 
 
-class NCycle(Environment):
+class NCycle(RoomsEnv):
     """``num_rooms`` rooms, switched every ``2·length^exponent`` steps in ``order``."""
 
     def __init__(self, num_rooms: int = 4, length: int = 5, order: str = "cycles",
                  exponent: int = 1):
-        tasks.check_order(order)
-        if int(num_rooms) < 1:
-            raise ValueError(f"num_rooms={num_rooms!r} is invalid: expected an integer >= 1")
-        if int(length) < 2:
-            raise ValueError(f"length={length!r} is invalid: expected an integer >= 2")
         if exponent < 0:
             raise ValueError(f"exponent={exponent!r} is invalid: expected a number >= 0")
-        self.num_rooms, self.length, self.order = int(num_rooms), int(length), order
+        super().__init__(num_rooms, length, order)
         self.exponent = exponent
-        self.rooms = tasks.task_rooms(order, self.num_rooms)
-        self.num_tasks = len(self.rooms)
 
     @property
     def name(self) -> str:
         return "NCycle-v0"
-
-    @property
-    def cells(self) -> int:
-        return self.length * self.length
-
-    @property
-    def num_states(self) -> int:
-        return self.num_rooms * self.cells
-
-    @property
-    def num_actions(self) -> int:
-        return grid.AGENT_ACTIONS
 
     def params_from_seed(self, seed: int, noise: float = 0.05) -> CycleParams:
         goals = random_goals(jax.random.key(seed), self.num_rooms, self.length)
@@ -82,15 +62,6 @@ class NCycle(Environment):
     @property
     def default_params(self) -> CycleParams:
         return self.params_from_seed(0)
-
-    def action_space(self, params=None):
-        return spaces.Discrete(grid.AGENT_ACTIONS)
-
-    def observation_space(self, params):
-        return spaces.Discrete(self.num_states)
-
-    def observe(self, state) -> jax.Array:
-        return (state.cell + jnp.asarray(self.rooms)[state.task] * self.cells).astype(jnp.int32)
 
     def reset_env(self, key, params):
         zero = jnp.zeros((), jnp.int32)
