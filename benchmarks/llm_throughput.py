@@ -1,6 +1,6 @@
 """LLM throughput, side by side in one process: ours (JAX/Flax NNX) against transformers + torch.
 
-    python -m benchmarks.llm_throughput [--quick] [--out FILE]
+    python -m benchmarks.llm_throughput [--quick] [--cases NAME,...] [--out FILE]
 
 For each model config (Qwen2 architecture, float32, random weights shared by both stacks):
 1. forward tokens/s (logits for a [batch, seq] batch);
@@ -11,6 +11,11 @@ For each model config (Qwen2 architecture, float32, random weights shared by bot
 Also the float32 matmul peak of this machine (2048² products, both stacks) and the model FLOP/s
 our forward and training step achieve (2N + 4·L·d_attn·T FLOPs per token forward, three times
 that for a training step; N counts the matrix parameters touched per token).
+
+On a CUDA machine both stacks run on the GPU: torch with TF32 float32 matmuls
+(``set_float32_matmul_precision("high")``), which is what XLA does for float32 by default, and
+``--cases h512-L8,qwen0.5b`` adds a Qwen2.5-0.5B-shaped model (896 wide, 24 layers, 151936
+vocabulary; batch 8 × 512 tokens).
 
 Compile time is excluded (one warm-up call) and every figure is the median of repeats.
 Writes a JSON file (default ``benchmarks/results/llm_throughput.json``) and prints a table.
@@ -57,6 +62,20 @@ class Case:
 
 
 CASES = (Case("h256-L4", 256, 4, 4, 2, 768), Case("h512-L8", 512, 8, 8, 2, 1536))
+GPU_CASES = (Case("qwen0.5b", 896, 24, 14, 2, 4864, vocab=151936, batch=8, seq=512),)
+
+
+def torch_device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def torch_sync() -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
 PROMPT, NEW = 32, 128
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -82,12 +101,18 @@ def forward_flops_per_token(config: llm.QwenConfig, seq: int) -> float:
 def matmul_peak(repeats: int) -> dict:
     import torch
 
-    n = 2048
-    a = jnp.ones((n, n), jnp.float32)
+    n = 2048 if jax.default_backend() == "cpu" else 8192
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)  # never time zeros/ones
     f = jax.jit(lambda x, y: x @ y)
     jax_t = median_time(lambda: f(a, a).block_until_ready(), repeats)
-    ta = torch.ones((n, n))
-    torch_t = median_time(lambda: ta @ ta, repeats)
+    ta = torch.randn((n, n), device=torch_device())
+
+    def torch_matmul():
+        out = ta @ ta
+        torch_sync()
+        return out
+
+    torch_t = median_time(torch_matmul, repeats)
     return {"jax_gflops": 2 * n**3 / jax_t / 1e9, "torch_gflops": 2 * n**3 / torch_t / 1e9}
 
 
@@ -133,14 +158,18 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
     import torch
     import transformers
 
-    model = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+    device = torch_device()
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        directory, dtype=torch.float32).to(device)
     rng = np.random.default_rng(0)
-    ids = torch.tensor(rng.integers(0, case.vocab, (case.batch, case.seq)))
+    ids = torch.tensor(rng.integers(0, case.vocab, (case.batch, case.seq)), device=device)
     model.eval()
 
     def forward():
         with torch.no_grad():
-            return model(ids).logits
+            logits = model(ids).logits
+        torch_sync()
+        return logits
 
     out = {"forward_s": median_time(forward, repeats)}
 
@@ -150,13 +179,15 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         opt.zero_grad(set_to_none=True)
+        torch_sync()
 
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1)
     out["train_step_s"] = median_time(lambda: train_step(model, opt, params), repeats)
 
-    base = transformers.AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+    base = transformers.AutoModelForCausalLM.from_pretrained(
+        directory, dtype=torch.float32).to(device)
     lora = peft.get_peft_model(base, peft.LoraConfig(r=8, lora_alpha=16,
                                                      target_modules=list(LORA_TARGETS)))
     lora.train()
@@ -165,12 +196,13 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
     out["lora_step_s"] = median_time(lambda: train_step(lora, lora_opt, lora_params), repeats)
 
     model.eval()
-    prompt = torch.tensor(rng.integers(0, case.vocab, (1, PROMPT)))
+    prompt = torch.tensor(rng.integers(0, case.vocab, (1, PROMPT)), device=device)
 
     def generate():
         with torch.no_grad():
             model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
                            max_new_tokens=NEW, min_new_tokens=NEW, pad_token_id=0)
+        torch_sync()
 
     out["generate_tokens_per_s"] = NEW / median_time(generate, max(3, repeats // 2))
     return out
@@ -209,12 +241,26 @@ def run_case(case: Case, repeats: int, peak: float) -> list[dict]:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="first config only, fewer repeats")
+    parser.add_argument("--cases", default=None,
+                        help="comma-separated case names from "
+                             f"{', '.join(c.name for c in CASES + GPU_CASES)} "
+                             "(default: the CPU cases)")
     parser.add_argument("--out", default="benchmarks/results/llm_throughput.json")
     args = parser.parse_args(argv)
+    by_name = {c.name: c for c in CASES + GPU_CASES}
+    if args.cases is not None:
+        unknown = [n for n in args.cases.split(",") if n not in by_name]
+        if unknown:
+            parser.error(f"--cases: unknown {unknown}; expected names from {sorted(by_name)}")
     import torch
 
+    if torch.cuda.is_available():
+        torch.set_float32_matmul_precision("high")  # TF32, as XLA's default float32 dot
     repeats = 3 if args.quick else 5
-    cases = CASES[:1] if args.quick else CASES
+    if args.cases is not None:
+        cases = tuple(by_name[n] for n in args.cases.split(","))
+    else:
+        cases = CASES[:1] if args.quick else CASES
     peak = matmul_peak(repeats)
     print(f"float32 matmul peak: jax {peak['jax_gflops']:.0f} GFLOP/s, torch "
           f"{peak['torch_gflops']:.0f} GFLOP/s", flush=True)
@@ -225,7 +271,7 @@ def main(argv=None) -> dict:
     result = {
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(),
                     "jax": jax.__version__, "torch": torch.__version__,
-                    "device": str(jax.devices()[0])},
+                    "device": str(jax.devices()[0]), "torch_device": torch_device()},
         "matmul_peak": peak, "cases": [dataclasses.asdict(c) for c in cases], "rows": rows,
     }
     write_json(args.out, result)

@@ -1,6 +1,7 @@
 """RL throughput, side by side in one process: ours against what a user would otherwise run.
 
-    python -m benchmarks.rl_throughput [--quick] [--out FILE]
+    python -m benchmarks.rl_throughput [--quick] [--out FILE] [--env-sizes 1,64,1024]
+        [--ppo-envs 4] [--breakout-envs 64] [--no-sb3]
 
 1. Environment steps/s of our wrapped environments (``EpisodeStats(AutoReset(env))``) against
    raw gymnax (whose ``step`` auto-resets) with random actions, ``jit(scan(vmap(step)))``, at 1,
@@ -9,6 +10,10 @@
    a minimal purejaxrl-style PPO (``benchmarks.minimal_ppo``) and Stable-Baselines3's PPO with
    the same hyperparameters: env steps/s and the return reached.
 3. PPO on Breakout-MinAtar with 64 envs and a small MLP for 1e6 steps.
+
+On an accelerator, ``--ppo-envs 4,256,2048 --breakout-envs 64,1024`` adds the wide-batch rows
+that a GPU is for (each wider run keeps at least 20 updates); SB3 runs only where it is
+installed (``--no-sb3`` skips it).
 
 Compile time is reported separately from run time; every timing is the median of repeats.
 Writes a JSON file (default ``benchmarks/results/rl_throughput.json``) and prints a table.
@@ -142,61 +147,106 @@ def ppo_sb3(config: PPOConfig, total_timesteps: int) -> dict:
             "final_return": float(mean_return), "total_timesteps": total_timesteps}
 
 
+def _ints(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected integers >= 1, got {text!r}")
+    return values
+
+
+def _ppo_row(run: str, result: dict, num_envs: int) -> dict:
+    return {"run": run, "num_envs": num_envs,
+            **{k: result[k] for k in ("steps_per_s", "final_return", "compile_s", "run_s")}}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="fewer steps and repeats (a check that the benchmark runs)")
     parser.add_argument("--sb3-steps", type=int, default=100_000,
                         help="Stable-Baselines3 PPO steps (it runs ~2 orders slower)")
+    parser.add_argument("--no-sb3", action="store_true", help="skip Stable-Baselines3")
+    parser.add_argument("--env-sizes", type=_ints, default=(1, 64, 1024),
+                        help="parallel environments for the env-throughput rows")
+    parser.add_argument("--ppo-envs", type=_ints, default=(4,),
+                        help="CartPole PPO parallel environments (4 is the paper config)")
+    parser.add_argument("--breakout-envs", type=_ints, default=(64,),
+                        help="Breakout-MinAtar PPO parallel environments")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="timed repeats per row (default 3, 1 with --quick)")
     parser.add_argument("--out", default="benchmarks/results/rl_throughput.json")
     args = parser.parse_args(argv)
-    repeats = 1 if args.quick else 3
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats={args.repeats}: expected an integer >= 1")
+    repeats = args.repeats or (1 if args.quick else 3)
     env_steps = 100 if args.quick else 1000
 
     rows = []
     for name in ("CartPole-v1", "Breakout-MinAtar"):
-        for n in (1, 64, 1024):
+        for n in args.env_sizes:
             rows.append(env_throughput(name, n, env_steps, repeats))
+            print(format_table(rows[-1:], ["env", "num_envs", "gymnax_steps_per_s",
+                                           "ours_steps_per_s", "ratio_ours_over_gymnax"]),
+                  flush=True)
     print(format_table(rows, ["env", "num_envs", "gymnax_steps_per_s", "ours_steps_per_s",
                               "ratio_ours_over_gymnax"]))
 
-    cartpole = PPOConfig(total_timesteps=50_000 if args.quick else 500_000)
-    ours = ppo_ours(cartpole, repeats)
-    minimal = ppo_minimal(cartpole, repeats)
-    sb3 = ppo_sb3(cartpole, 4096 if args.quick else args.sb3_steps)
-    breakout = PPOConfig(env="Breakout-MinAtar", num_envs=64, num_steps=128,
-                         num_minibatches=8, total_timesteps=65_536 if args.quick else 1_000_000,
-                         hidden=(64, 64), activation="relu", lr=5e-4)
-    ours_breakout = ppo_ours(breakout, 1 if args.quick else 2)
-    ppo_rows = [
-        {"run": "ours CartPole PPO", **{k: ours[k] for k in ("steps_per_s", "final_return",
-                                                             "compile_s", "run_s")}},
-        {"run": "minimal purejaxrl-style CartPole PPO",
-         **{k: minimal[k] for k in ("steps_per_s", "final_return", "compile_s", "run_s")}},
-        {"run": "SB3 CartPole PPO", "steps_per_s": sb3["steps_per_s"],
-         "final_return": sb3["final_return"], "compile_s": 0.0, "run_s": sb3["run_s"]},
-        {"run": "ours Breakout-MinAtar PPO (MLP)",
-         **{k: ours_breakout[k] for k in ("steps_per_s", "final_return", "compile_s",
-                                          "run_s")}},
-    ]
+    base_steps = 50_000 if args.quick else 500_000
+    ppo_rows, cartpole_runs = [], []
+    for n in args.ppo_envs:
+        config = PPOConfig(num_envs=n, total_timesteps=max(base_steps, 20 * n * 128))
+        ours, minimal = ppo_ours(config, repeats), ppo_minimal(config, repeats)
+        cartpole_runs.append({"ours": ours, "minimal": minimal,
+                              "config": dataclasses.asdict(config),
+                              "ratio_steps_per_s_ours_over_minimal":
+                                  ours["steps_per_s"] / minimal["steps_per_s"]})
+        ppo_rows += [_ppo_row("ours CartPole PPO", ours, n),
+                     _ppo_row("minimal purejaxrl-style CartPole PPO", minimal, n)]
+        print(format_table(ppo_rows[-2:]), flush=True)
+    sb3 = None
+    if not args.no_sb3:
+        try:
+            sb3 = ppo_sb3(PPOConfig(), 4096 if args.quick else args.sb3_steps)
+        except ImportError as err:  # the bench extra is not installed
+            print(f"skipping Stable-Baselines3: {err}")
+    if sb3 is not None:
+        ppo_rows.append({"run": "SB3 CartPole PPO", "num_envs": PPOConfig().num_envs,
+                         "steps_per_s": sb3["steps_per_s"], "final_return": sb3["final_return"],
+                         "compile_s": 0.0, "run_s": sb3["run_s"]})
+    breakout_runs = []
+    for n in args.breakout_envs:
+        breakout = PPOConfig(env="Breakout-MinAtar", num_envs=n, num_steps=128,
+                             num_minibatches=8,
+                             total_timesteps=max(65_536 if args.quick else 1_000_000,
+                                                 20 * n * 128),
+                             hidden=(64, 64), activation="relu", lr=5e-4)
+        ours_breakout = ppo_ours(breakout, args.repeats or (1 if args.quick else 2))
+        breakout_runs.append({"ours": ours_breakout, "config": dataclasses.asdict(breakout)})
+        ppo_rows.append(_ppo_row("ours Breakout-MinAtar PPO (MLP)", ours_breakout, n))
     print(format_table(ppo_rows))
+    cartpole = cartpole_runs[0]
     result = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(),
                     "jax": jax.__version__, "devices": [str(d) for d in jax.devices()]},
         "quick": args.quick,
         "env_throughput": rows,
-        "ppo_cartpole": {"ours": ours, "minimal": minimal, "sb3": sb3,
-                         "config": dataclasses.asdict(cartpole),
-                         "ratio_steps_per_s_ours_over_minimal":
-                             ours["steps_per_s"] / minimal["steps_per_s"],
+        "ppo_cartpole": {**cartpole, "sb3": sb3,
                          "ratio_steps_per_s_ours_over_sb3":
-                             ours["steps_per_s"] / sb3["steps_per_s"]},
-        "ppo_breakout_mlp": {"ours": ours_breakout, "config": dataclasses.asdict(breakout)},
+                             (cartpole["ours"]["steps_per_s"] / sb3["steps_per_s"]
+                              if sb3 else None)},
+        "ppo_cartpole_by_num_envs": cartpole_runs,
+        "ppo_breakout_mlp": breakout_runs[0],
+        "ppo_breakout_mlp_by_num_envs": breakout_runs,
     }
-    print(f"PPO CartPole steps/s ours/minimal: "
-          f"{result['ppo_cartpole']['ratio_steps_per_s_ours_over_minimal']:.2f}x")
-    print(f"PPO CartPole steps/s ours/SB3: "
-          f"{result['ppo_cartpole']['ratio_steps_per_s_ours_over_sb3']:.1f}x")
+    for run in cartpole_runs:
+        print(f"PPO CartPole ({run['config']['num_envs']} envs) steps/s ours/minimal: "
+              f"{run['ratio_steps_per_s_ours_over_minimal']:.2f}x")
+    if sb3 is not None:
+        print(f"PPO CartPole steps/s ours/SB3: "
+              f"{result['ppo_cartpole']['ratio_steps_per_s_ours_over_sb3']:.1f}x")
     write_json(args.out, result)
     print(f"wrote {args.out}")
     return result
