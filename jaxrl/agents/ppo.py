@@ -29,8 +29,8 @@ from jaxrl import config as cfg
 from jaxrl.distributions import Categorical, DiagGaussian
 from jaxrl.gae import bootstrap_values, gae
 from jaxrl.metrics import finished_episode_mean
-from jaxrl.optim import clip_by_global_norm
 from jaxrl.networks.build import CELLS, TORSOS, action_info, make_actor_critic
+from jaxrl.optim import clip_by_global_norm
 from jaxrl.program import TrainProgram
 from jaxrl.training_env import training_env
 
@@ -179,17 +179,25 @@ def make_train(
     def act(policy, pstate, obs, reset):
         return jax.vmap(policy)(pstate, obs, reset)
 
-    def rollout_step(policy, carry, _):
-        env_state, obs, pstate, reset, key = carry
-        key, k_act, k_env = jax.random.split(key, 3)
+    noise_fn = (Categorical if discrete else DiagGaussian).noise
+
+    def rollout_noise(key):
+        """The whole rollout's action noise and environment keys, drawn in two calls."""
+        k_act, k_env = jax.random.split(key)
+        return (noise_fn(k_act, (n_steps, n_envs, action_dim)),
+                jax.random.split(k_env, (n_steps, n_envs)))
+
+    def rollout_step(policy, carry, xs):
+        env_state, obs, pstate, reset = carry
+        noise, env_keys = xs
         new_pstate, dist_out, value = act(policy, pstate, obs, reset)
         dist = make_distribution(discrete, dist_out, policy.log_std)
-        action = dist.sample(k_act)
+        action = dist.sample_with(noise)
         log_prob = dist.log_prob(action)
         env_action = action if discrete else jnp.clip(action, low, high)
         obs2, env_state2, reward, terminated, truncated, info = jax.vmap(
             env.step, in_axes=(0, 0, 0, None)
-        )(jax.random.split(k_env, n_envs), env_state, env_action, env_params)
+        )(env_keys, env_state, env_action, env_params)
         if max_truncations is None:  # evaluate V(final observation) at every step
             final = act(policy, new_pstate, info["final_observation"],
                         jnp.zeros((n_envs,), bool))[2]
@@ -200,7 +208,7 @@ def make_train(
                        terminated, truncated, final)
         stats = {k: info[k] for k in
                  ("returned_episode", "returned_episode_return", "returned_episode_length")}
-        return (env_state2, obs2, new_pstate, done, key), (step, stats)
+        return (env_state2, obs2, new_pstate, done), (step, stats)
 
     def truncated_values(policy, traj):
         """``V(final observation)`` where an episode was truncated (``[T, B]``, else 0), and the
@@ -261,11 +269,12 @@ def make_train(
     def update(state: PPOState):
         hp = state.hp
         pstate0 = state.policy_state
-        carry = (state.env_state, state.obs, state.policy_state, state.reset, state.key)
+        key, k_rollout = jax.random.split(state.key)
+        carry = (state.env_state, state.obs, state.policy_state, state.reset)
         carry, (traj, stats) = jax.lax.scan(
-            lambda c, x: rollout_step(state.policy, c, x), carry, None, length=n_steps
+            lambda c, x: rollout_step(state.policy, c, x), carry, rollout_noise(k_rollout)
         )
-        env_state, obs, pstate, reset, key = carry
+        env_state, obs, pstate, reset = carry
         last_value = act(state.policy, pstate, obs, reset)[2]
         final_values, dropped = truncated_values(state.policy, traj)
         next_values = bootstrap_values(traj.value, last_value, final_values,
@@ -274,10 +283,12 @@ def make_train(
         adv, ret = gae(traj.reward, traj.value, next_values, continues, hp.gamma,
                        hp.gae_lambda)
 
+        # The loss reads only these fields: shuffling the rest would be wasted copies.
+        traj = traj.replace(reward=None, terminated=None, truncated=None, final=None)
         if recurrent:
             data = (pstate0, traj, adv, ret)  # minibatch over envs: axis 1 ([T, B])
         else:  # samples are independent: one "time step" of T*B "sequences"
-            flat = lambda x: x.reshape(1, n_steps * n_envs, *x.shape[2:])  # noqa: E731
+            flat = lambda x: x.reshape(1, n_steps * n_envs, *x.shape[2:])
             data = ((), jax.tree.map(flat, traj), flat(adv), flat(ret))
         frac = 1.0 - state.update_index / num_updates if config.anneal_lr else 1.0
         lr = hp.lr * frac
