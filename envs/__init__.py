@@ -9,10 +9,19 @@ from envs import scalable  # noqa: F401  (registers the scalable MDPs)
 from envs import tetris  # noqa: F401  (registers Tetris)
 from envs.realtime import Realtime, Scheduler
 from envs.probes import PROBES
-from envs.wrappers import AutoReset, EpisodeStats, FlattenObservation, FrameStack, LastAction
+from envs.wrappers import (
+    ActionHold,
+    AutoReset,
+    EpisodeStats,
+    FlattenObservation,
+    FrameStack,
+    History,
+    LastAction,
+)
 from envs.multi_agent import MultiAgentAutoReset, MultiAgentEnv, MultiAgentWrapper
 
 __all__ = [
+    "ActionHold",
     "AutoReset",
     "Environment",
     "EpisodeStats",
@@ -22,6 +31,7 @@ __all__ = [
     "Realtime",
     "Scheduler",
     "GymnaxEnv",
+    "History",
     "LastAction",
     "MultiAgentAutoReset",
     "MultiAgentEnv",

@@ -1,7 +1,13 @@
 """Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
 
-from jaxrl import agents, games, mdp, networks
-from jaxrl.agents import DQNConfig, PPOConfig, SACConfig, TabularQConfig
+from jaxrl import agents, games, mdp, networks, pipeline
+from jaxrl.agents import (
+    DQNConfig,
+    PPOConfig,
+    PPOPipelineConfig,
+    SACConfig,
+    TabularQConfig,
+)
 from jaxrl.config import ConfigError
 from jaxrl.evaluate import policy_returns
 from jaxrl.parallel import run_seeds, shard_seeds
@@ -11,6 +17,7 @@ __all__ = [
     "ConfigError",
     "DQNConfig",
     "PPOConfig",
+    "PPOPipelineConfig",
     "SACConfig",
     "TabularQConfig",
     "TrainProgram",
@@ -18,6 +25,7 @@ __all__ = [
     "games",
     "mdp",
     "networks",
+    "pipeline",
     "policy_returns",
     "run_seeds",
     "shard_seeds",
