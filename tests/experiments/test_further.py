@@ -1,0 +1,67 @@
+"""The FURTHER experiment: the smoke preset writes its files and the summary keys the issue
+names (slow: one compile of the whole training program), bad configs stop before anything
+runs, and the summary of known metrics is right."""
+
+import json
+
+import numpy as np
+import pytest
+
+from experiments import further
+
+METHODS = ("further", "lili", "masac")
+
+
+@pytest.mark.slow
+def test_smoke_preset(tmp_path):
+    summary = further.main(["--game", "ibs", "--preset", "smoke", "--out", str(tmp_path)])
+    assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "summary.json",
+                                                     "metrics.jsonl", "learning_curves.png"}
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    expected = {f"avg_reward/ibs/{m}/{a}" for m in METHODS for a in ("agent_0", "agent_1")}
+    expected |= {f"frac_seeds_peer_on_A/{m}" for m in METHODS} | {"gain_error/ibs"}
+    assert set(summary) == expected
+    # Bach–Stravinsky pays at most 2 per step, and only (A,A)/(B,B) pay at all.
+    for m in METHODS:
+        r0, r1 = summary[f"avg_reward/ibs/{m}/agent_0"], summary[f"avg_reward/ibs/{m}/agent_1"]
+        assert 0.0 <= r0 <= 2.0 and 0.0 <= r1 <= 2.0
+
+
+def test_bad_config_fails_before_running(tmp_path, capsys):
+    cases = (("--game", "cheetah3", "Config.game"), ("--methods", "sac", "Config.methods"),
+             ("--seeds", "0", "Config.seeds"))
+    for flag, value, field in cases:
+        out = tmp_path / field
+        with pytest.raises(SystemExit) as err:
+            further.main([flag, value, "--out", str(out)])
+        assert err.value.code != 0
+        assert field in str(err.value.code) + capsys.readouterr().err
+        assert not out.exists()
+
+
+def fake_metrics(episodes=12):
+    # 2 methods × 3 seeds; agent 0 earns 1 per step except 2 in the last 10 episodes of seed 0
+    shape = (2, 3, episodes)
+    reward = np.ones(shape)
+    reward[:, 0, -10:] = 2.0
+    prob_a = np.zeros(shape)
+    prob_a[0, :2, -1] = 0.9  # further: peers of seeds 0 and 1 end on A
+    gain = np.full(shape, 1.5)
+    return {"reward/agent_0": reward, "reward/agent_1": 2 * reward, "prob_A/agent_1": prob_a,
+            "gain": gain, "episode_return": 150 * reward, "env_steps": np.ones(shape)}
+
+
+def test_summary_of_known_metrics():
+    config = further.Config(game="ibs", methods=("further", "lili"))
+    summary, _ = further.summarise(config, fake_metrics())
+    assert summary["avg_reward/ibs/further/agent_0"] == pytest.approx(4 / 3)
+    assert summary["avg_reward/ibs/lili/agent_1"] == pytest.approx(8 / 3)
+    assert summary["frac_seeds_peer_on_A/further"] == pytest.approx(2 / 3)
+    assert summary["frac_seeds_peer_on_A/lili"] == 0.0
+    # |1.5 − 2|, |1.5 − 1|, |1.5 − 1| -> 0.5
+    assert summary["gain_error/ibs"] == pytest.approx(0.5)
+    imp, _ = further.summarise(further.Config(game="imp", methods=("further", "lili")),
+                               fake_metrics())
+    # seed 0: 150·(2·1 + 10·2) = 3300; seeds 1, 2: 150·12 = 1800 -> mean 2300
+    assert imp["accumulated_reward/further"] == pytest.approx(2300.0)
+    assert "frac_seeds_peer_on_A/further" not in imp
