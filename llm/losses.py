@@ -16,6 +16,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from llm.fused_cross_entropy import linear_cross_entropy
+
 
 def token_nll(logits: jax.Array, tokens: jax.Array) -> jax.Array:
     """Negative log-likelihood [B, T-1] of tokens[:, 1:] under logits[:, :-1] ([B, T, V])."""
@@ -26,13 +28,23 @@ def token_nll(logits: jax.Array, tokens: jax.Array) -> jax.Array:
 
 
 def model_nll_sum(model, tokens: jax.Array, attention_mask: jax.Array,
-                  loss_mask: jax.Array) -> tuple[jax.Array, jax.Array]:
+                  loss_mask: jax.Array, *, fused: bool = True) -> tuple[jax.Array, jax.Array]:
     """``masked_nll_sum`` of ``model``'s logits, computing the LM head on positions 0..T-2 only
     (the last position predicts nothing), so the [B, T, V] logits are never sliced and copied.
-    A model without ``hidden_states``/``logits`` is called for its logits instead."""
+
+    With ``fused`` and a plain linear head (``model.lm_head_weight()``), the head and the loss
+    run chunked through ``llm.fused_cross_entropy`` and the logits are never stored whole. A
+    model without ``hidden_states``/``logits`` is called for its logits instead."""
     if not (hasattr(model, "hidden_states") and hasattr(model, "logits")):
         return masked_nll_sum(model(tokens, attention_mask=attention_mask), tokens, loss_mask)
     hidden = model.hidden_states(tokens, attention_mask=attention_mask)
+    weight = model.lm_head_weight() if fused and hasattr(model, "lm_head_weight") else None
+    if weight is not None:
+        h = hidden[:, :-1].reshape(-1, hidden.shape[-1])
+        weights = loss_mask[:, 1:].reshape(-1).astype(jnp.float32)
+        total = linear_cross_entropy(h, weight.astype(h.dtype), tokens[:, 1:].reshape(-1),
+                                     weights)
+        return total, jnp.sum(weights)
     logits = model.logits(hidden[:, :-1])
     picked = jnp.take_along_axis(logits, tokens[:, 1:, None], axis=-1)[..., 0]
     weights = loss_mask[:, 1:].astype(jnp.float32)

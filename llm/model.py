@@ -129,12 +129,30 @@ class Qwen(nnx.Module):
                       lengths=cache.lengths + am.sum(axis=1).astype(jnp.int32), index=index + t)
         return self.logits(x), new
 
+    def lm_head_weight(self) -> jax.Array | None:
+        """The LM head as a [vocab, hidden] matrix (the tied embedding or the transposed
+        kernel), or None when the head is not a plain linear map (a LoRA-wrapped head, say).
+        ``llm.losses.model_nll_sum`` feeds it to the fused cross-entropy."""
+        if self.lm_head is None:
+            return self.model.embed_tokens.embedding.value
+        if type(self.lm_head) is nnx.Linear:
+            return self.lm_head.kernel.value.T
+        return None
+
     def logits(self, hidden: jax.Array) -> jax.Array:
         if self.lm_head is None:
             out = self.model.embed_tokens.attend(hidden)
         else:
             out = self.lm_head(hidden)
         return out.astype(jnp.float32)
+
+    def encode(self, tokens: jax.Array, positions: jax.Array, mask: jax.Array,
+               cache: KVCache | None = None, index: jax.Array | None = None):
+        """The decoder stack with explicit positions [B, T] and attention mask [B, T, S]:
+        (final-norm hidden states [B, T, hidden], per-layer (keys, values)). With ``cache`` the
+        new keys/values are written at ``index`` and attention reads the cache (S = its
+        length); without, S = T. For systems that build their own caches (``llm.epman``)."""
+        return self._layers(tokens, positions, mask, cache, index)
 
     def _layers(self, tokens, positions, mask, cache, index):
         cos, sin = rope_angles(positions, self.config.head_dim, self.config.rope_theta)
