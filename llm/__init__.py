@@ -32,9 +32,10 @@ from llm.train import (
     train_step,
 )
 from llm.train_checkpoint import TrainCheckpointer
-from llm import kl_replay, merge, tom  # noqa: E402  (systems built on the names above)
+from llm import epman, kl_replay, merge, tom  # noqa: E402  (systems built on the names above)
 
 __all__ = [
+    "epman",
     "kl_replay",
     "merge",
     "tom",
