@@ -93,24 +93,43 @@ def resolve_steps(config: Config) -> int:
     return reference if config.preset == "paper" else min(reference, DEFAULT_STEP_CAP)
 
 
+CPU_SEED_GROUP = 4
+"""On a CPU, seeds run in vmapped groups of at most this many (× the methods): XLA's CPU
+runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."""
+
+
+def seed_group(seeds: int) -> int:
+    """Seeds per compiled program: all of them on an accelerator; on a CPU the largest divisor
+    of ``seeds`` not above ``CPU_SEED_GROUP`` (equal groups share one compilation)."""
+    if jax.default_backend() != "cpu":
+        return seeds
+    return max(d for d in range(1, min(CPU_SEED_GROUP, seeds) + 1) if seeds % d == 0)
+
+
 def train(config: Config, steps: int):
     """Metrics ``{name: (methods, seeds, episodes)}`` of every method × seed."""
     program = make_train(reference_config(config.game, num_steps=steps))
-    keys = jax.random.split(jax.random.key(config.seed), config.seeds)
+    all_keys = jax.random.split(jax.random.key(config.seed), config.seeds)
     methods = jnp.asarray([METHODS.index(m) for m in config.methods])
     over_all = lambda f: jax.vmap(jax.vmap(f, (0, None)), (None, 0))
-    state = jax.jit(over_all(program.init))(keys, methods)
+    init = jax.jit(over_all(program.init))
     n = program.num_updates
     size = chunk_size(n, -(-n // config.chunks))
     run = jax.jit(jax.vmap(jax.vmap(lambda s: program.run(s, size))))
-    history, done, start = [], 0, time.perf_counter()
-    while done < n:
-        state, metrics = run(state)
-        history.append(jax.device_get(metrics))
-        done += size
-        print(f"  {config.game}: episode {done}/{n} ({done * program.steps_per_update} steps, "
-              f"{time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
-    return {k: np.concatenate([h[k] for h in history], -1) for k in history[0]}
+    group = seed_group(config.seeds)
+    groups, start = [], time.perf_counter()
+    for first in range(0, config.seeds, group):
+        state = init(all_keys[first:first + group], methods)
+        history, done = [], 0
+        while done < n:
+            state, metrics = run(state)
+            history.append(jax.device_get(metrics))
+            done += size
+            print(f"  {config.game}: seeds {first}-{first + group - 1}, episode {done}/{n} "
+                  f"({done * program.steps_per_update} steps, "
+                  f"{time.perf_counter() - start:.0f} s)", file=sys.stderr, flush=True)
+        groups.append({k: np.concatenate([h[k] for h in history], -1) for k in history[0]})
+    return {k: np.concatenate([g[k] for g in groups], 1) for k in groups[0]}
 
 
 def summarise(config: Config, metrics: dict) -> tuple[dict, list[dict]]:

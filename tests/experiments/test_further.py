@@ -65,3 +65,12 @@ def test_summary_of_known_metrics():
     # seed 0: 150·(2·1 + 10·2) = 3300; seeds 1, 2: 150·12 = 1800 -> mean 2300
     assert imp["accumulated_reward/further"] == pytest.approx(2300.0)
     assert "frac_seeds_peer_on_A/further" not in imp
+
+
+def test_cpu_seed_groups_divide_the_seeds():
+    from experiments.further import CPU_SEED_GROUP, seed_group
+
+    for seeds in (1, 2, 3, 4, 7, 12, 20, 30):
+        group = seed_group(seeds)
+        assert seeds % group == 0 and 1 <= group <= CPU_SEED_GROUP
+    assert seed_group(20) == 4 and seed_group(2) == 2 and seed_group(7) == 1
