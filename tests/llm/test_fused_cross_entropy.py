@@ -17,7 +17,7 @@ def plain(hidden, weight, targets, weights):
     return jnp.sum(nll * weights)
 
 
-@pytest.mark.parametrize("chunk", [1, 7, 37, 256])
+@pytest.mark.parametrize("chunk", [pytest.param(1, marks=pytest.mark.slow), 7, 37, 256])
 def test_value_and_gradients_match_the_plain_loss(chunk):
     k = jax.random.split(jax.random.key(chunk), 4)
     n, d, v = 37, 16, 50
@@ -45,7 +45,7 @@ def test_bad_shapes_are_rejected():
         linear_cross_entropy(h, w, jnp.zeros(4, int), jnp.ones(4), chunk=0)
 
 
-@pytest.mark.parametrize("tie", [True, False])
+@pytest.mark.parametrize("tie", [pytest.param(True, marks=pytest.mark.slow), False])
 def test_model_loss_fused_equals_unfused(tie):
     config = llm.QwenConfig(vocab_size=97, hidden_size=32, intermediate_size=64,
                             num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
