@@ -110,6 +110,49 @@ def make_distribution(discrete: bool, dist_out, log_std):
     return Categorical(dist_out) if discrete else DiagGaussian(dist_out, log_std)
 
 
+def clipped_loss(dist, value, traj, adv, ret, hp, mask=None):
+    """PPO's clipped surrogate (eq. 7), clipped value loss and entropy bonus (eq. 9) for one
+    minibatch, with advantages normalised over it. ``mask`` (broadcast to ``adv``) restricts the
+    policy terms and the advantage statistics to the steps it marks (the value loss always
+    uses every step); without it they are plain means. Returns ``(total, aux)``."""
+    log_prob = dist.log_prob(traj.action)
+    ratio = jnp.exp(log_prob - traj.log_prob)
+    if mask is None:
+        mean = jnp.mean
+        adv_n = (adv - adv.mean()) / (adv.std() + 1e-8)
+    else:
+        w = jnp.broadcast_to(mask, adv.shape)
+        mean = lambda x: (x * w).sum() / w.sum()
+        adv_mean = mean(adv)
+        adv_n = (adv - adv_mean) / (jnp.sqrt(mean((adv - adv_mean) ** 2)) + 1e-8)
+    pg_loss = -mean(jnp.minimum(
+        ratio * adv_n, jnp.clip(ratio, 1 - hp.clip_eps, 1 + hp.clip_eps) * adv_n))
+    v_clip = traj.value + jnp.clip(value - traj.value, -hp.clip_eps, hp.clip_eps)
+    v_loss = 0.5 * jnp.maximum((value - ret) ** 2, (v_clip - ret) ** 2).mean()
+    entropy = mean(dist.entropy())
+    total = pg_loss + hp.vf_coef * v_loss - hp.ent_coef * entropy
+    approx_kl = mean((ratio - 1) - jnp.log(ratio))
+    return total, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy,
+                   "approx_kl": approx_kl}
+
+
+def make_minibatch_step(loss_fn, adam):
+    """``(policy, opt_state, hp, lr), batch -> (...), metrics``: one clipped-gradient Adam step
+    on ``loss_fn(policy, hp, batch) -> (loss, aux)`` with learning rate ``lr``."""
+    grad_fn = eqx.filter_value_and_grad(loss_fn, has_aux=True)
+
+    def minibatch_step(carry, batch):
+        policy, opt_state, hp, lr = carry
+        (loss, aux), grads = grad_fn(policy, hp, batch)
+        grads = clip_by_global_norm(grads, hp.max_grad_norm)
+        updates, opt_state = adam.update(grads, opt_state)
+        updates = jax.tree.map(lambda u: -lr * u, updates)
+        policy = eqx.apply_updates(policy, updates)
+        return (policy, opt_state, hp, lr), {"loss": loss, **aux}
+
+    return minibatch_step
+
+
 def make_train(
     config: PPOConfig,
     network_fn: Callable[[jax.Array, tuple, Any], eqx.Module] | None = None,
@@ -241,30 +284,9 @@ def make_train(
         pstate0, traj, adv, ret = batch
         dist_out, value = evaluate(policy, pstate0, traj.obs, traj.reset)
         dist = make_distribution(discrete, dist_out, policy.log_std)
-        log_prob = dist.log_prob(traj.action)
-        ratio = jnp.exp(log_prob - traj.log_prob)
-        adv_n = (adv - adv.mean()) / (adv.std() + 1e-8)
-        pg_loss = -jnp.minimum(
-            ratio * adv_n, jnp.clip(ratio, 1 - hp.clip_eps, 1 + hp.clip_eps) * adv_n
-        ).mean()
-        v_clip = traj.value + jnp.clip(value - traj.value, -hp.clip_eps, hp.clip_eps)
-        v_loss = 0.5 * jnp.maximum((value - ret) ** 2, (v_clip - ret) ** 2).mean()
-        entropy = dist.entropy().mean()
-        total = pg_loss + hp.vf_coef * v_loss - hp.ent_coef * entropy
-        approx_kl = ((ratio - 1) - jnp.log(ratio)).mean()
-        return total, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy,
-                       "approx_kl": approx_kl}
+        return clipped_loss(dist, value, traj, adv, ret, hp)
 
-    grad_fn = eqx.filter_value_and_grad(loss_fn, has_aux=True)
-
-    def minibatch_step(carry, batch):
-        policy, opt_state, hp, lr = carry
-        (loss, aux), grads = grad_fn(policy, hp, batch)
-        grads = clip_by_global_norm(grads, hp.max_grad_norm)
-        updates, opt_state = adam.update(grads, opt_state)
-        updates = jax.tree.map(lambda u: -lr * u, updates)
-        policy = eqx.apply_updates(policy, updates)
-        return (policy, opt_state, hp, lr), {"loss": loss, **aux}
+    minibatch_step = make_minibatch_step(loss_fn, adam)
 
     def update(state: PPOState):
         hp = state.hp

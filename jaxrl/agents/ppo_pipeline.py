@@ -24,11 +24,16 @@ import jax.numpy as jnp
 import optax
 
 from jaxrl import config as cfg
-from jaxrl.agents.ppo import PPOState, Rollout, make_distribution
+from jaxrl.agents.ppo import (
+    PPOState,
+    Rollout,
+    clipped_loss,
+    make_distribution,
+    make_minibatch_step,
+)
 from jaxrl.gae import bootstrap_values, gae
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.networks.build import action_info
-from jaxrl.optim import clip_by_global_norm
 from jaxrl.pipeline.policy import NETWORKS, make_pipeline_actor_critic
 from jaxrl.pipeline.variants import VARIANTS
 from jaxrl.program import TrainProgram
@@ -152,31 +157,9 @@ def make_train(config: PPOPipelineConfig, env=None, env_params=None) -> TrainPro
         pstate0, traj, adv, ret = batch
         dist_out, value = replay(policy, pstate0, traj.obs, traj.reset)
         dist = make_distribution(discrete, dist_out, policy.log_std)
-        log_prob = dist.log_prob(traj.action)
-        ratio = jnp.exp(log_prob - traj.log_prob)
-        w = jnp.broadcast_to(mask, adv.shape)
-        masked_mean = lambda x: (x * w).sum() / w.sum()
-        adv_mean = masked_mean(adv)
-        adv_n = (adv - adv_mean) / (jnp.sqrt(masked_mean((adv - adv_mean) ** 2)) + 1e-8)
-        pg_loss = -masked_mean(jnp.minimum(
-            ratio * adv_n, jnp.clip(ratio, 1 - hp.clip_eps, 1 + hp.clip_eps) * adv_n))
-        v_clip = traj.value + jnp.clip(value - traj.value, -hp.clip_eps, hp.clip_eps)
-        v_loss = 0.5 * jnp.maximum((value - ret) ** 2, (v_clip - ret) ** 2).mean()
-        entropy = masked_mean(dist.entropy())
-        total = pg_loss + hp.vf_coef * v_loss - hp.ent_coef * entropy
-        approx_kl = masked_mean((ratio - 1) - jnp.log(ratio))
-        return total, {"policy_loss": pg_loss, "value_loss": v_loss, "entropy": entropy,
-                       "approx_kl": approx_kl}
+        return clipped_loss(dist, value, traj, adv, ret, hp, mask)
 
-    grad_fn = eqx.filter_value_and_grad(loss_fn, has_aux=True)
-
-    def minibatch_step(carry, batch):
-        policy, opt_state, hp, lr = carry
-        (loss, aux), grads = grad_fn(policy, hp, batch)
-        grads = clip_by_global_norm(grads, hp.max_grad_norm)
-        updates, opt_state = adam.update(grads, opt_state)
-        policy = eqx.apply_updates(policy, jax.tree.map(lambda u: -lr * u, updates))
-        return (policy, opt_state, hp, lr), {"loss": loss, **aux}
+    minibatch_step = make_minibatch_step(loss_fn, adam)
 
     def update(state: PPOState):
         hp = state.hp
