@@ -1,4 +1,4 @@
-"""Realtime RL with staggered asynchronous inference (Riemer et al., ICLR 2025): scheduler study.
+"""Realtime RL with staggered asynchronous inference (Riemer et al., ICLR 2025).
 
     python -m experiments.realtime_staggered --preset smoke|default|paper [--seeds N] [--out DIR]
 
@@ -12,17 +12,23 @@ processes per frame of inference time.
 Statistics are taken after a burn-in (the first calls and the overrun redistributions settle)
 and averaged over seeds (which only matter with jitter).
 
-NOT DONE YET: part (2), DQN learning on Tetris and MinAtar under the realtime wrapper, and
-part (3), the wall-clock asynchronous runner; their summary keys (``return/…``,
-``wallclock/…``) are not written.
+Part (2), learning (:mod:`experiments.realtime_learning`): DQN on Tetris and MinAtar games in
+real time for each ``D`` of ``learn_frames``, sequential vs staggered asynchronous, with the
+noop and random baselines and the split of the realtime regret into delay and inaction.
+
+NOT DONE YET: part (3), the wall-clock asynchronous runner; its ``wallclock/…`` keys are not
+written.
 
 summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``inaction_jitter/<scheduler>/D<D>``, ``delay/<scheduler>/D<D>``,
 ``interval_std_jitter/<scheduler>/D<D>``, ``processes_needed/D<D>`` and
 ``processes_needed_jitter/D<D>``, ``processes_needed_slope`` (deterministic; the paper's
-``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``. Plot: ``schedulers.png``.
+``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``; ``return/<env>/<mode>/D<D>`` (mode sequential or staggered),
+``return/<env>/noop``, ``return/<env>/random`` and
+``regret/<env>/<mode>/D<D>/{delay,inaction}``. Plots: ``schedulers.png``, ``learning.png``.
 Expected: staggered inaction 0 with ``N >= D``, sequential ``D/(D+1)``, unstaggered
-``(D-1)/D`` (bursts), processes needed growing linearly in ``D``.
+``(D-1)/D`` (bursts), processes needed growing linearly in ``D``; sequential returns falling
+toward the noop baseline as ``D`` grows while staggered returns degrade far less.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import envs
 from envs.realtime import KINDS, Scheduler, schedulers
-from experiments import harness
+from experiments import harness, realtime_learning
 
 NAME = "realtime_staggered"
 
@@ -58,6 +65,18 @@ class Config:
     is rarely reached under jitter; with exact times the count is the same for 0 and 0.01."""
     seeds: int = 4
     """Jitter seeds per setting (vmapped)."""
+    learn_envs: tuple[str, ...] = ("Tetris", "Breakout-MinAtar", "SpaceInvaders-MinAtar")
+    """Part (2): games DQN learns in real time (empty: skip part 2)."""
+    learn_frames: tuple[int, ...] = (1, 4, 16, 64)
+    """Part (2): inference times D in frames."""
+    learn_steps: int = 100_000
+    """Part (2): frames of training per run (all 8 parallel games together)."""
+    learn_seeds: int = 2
+    """Part (2): seeds per run (vmapped)."""
+    network: str = "minatar_cnn"
+    """Part (2): DQN torso: minatar_cnn, impala_cnn (the paper's) or mlp (vector games)."""
+    width: int = 1
+    """Part (2): impala_cnn channel multiplier (the paper's model-size knob)."""
     seed: int = 0
     """Base seed; seed i uses fold_in(key(seed), i)."""
     out: str | None = None
@@ -72,16 +91,32 @@ class Config:
         if not 0.0 <= self.inaction_tolerance < 1.0:
             raise ValueError(f"Config.inaction_tolerance={self.inaction_tolerance!r} is invalid: "
                              "expected 0 <= inaction_tolerance < 1")
-        for name in ("measure_periods", "seeds"):
+        unknown = [e for e in self.learn_envs if e not in envs.registered()]
+        if unknown:
+            raise ValueError(f"Config.learn_envs has unknown environments {unknown}: expected "
+                             f"names from envs.registered()")
+        if not self.learn_frames or any(int(d) < 1 for d in self.learn_frames):
+            raise ValueError(f"Config.learn_frames={self.learn_frames!r} is invalid: expected "
+                             "integers >= 1")
+        if self.network not in ("minatar_cnn", "impala_cnn", "mlp"):
+            raise ValueError(f"Config.network={self.network!r} is invalid: expected "
+                             "'minatar_cnn', 'impala_cnn' or 'mlp'")
+        if self.learn_steps < 800 or self.learn_steps % 8:
+            raise ValueError(f"Config.learn_steps={self.learn_steps} is invalid: expected a "
+                             "multiple of 8 (parallel games), at least 800")
+        for name in ("measure_periods", "seeds", "learn_seeds", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Config.{name}={getattr(self, name)} is invalid: expected an "
                                  "integer >= 1")
 
 
 PRESETS = {
-    "smoke": {"inference_frames": (1, 2, 4, 8), "seeds": 2, "measure_periods": 8},
+    "smoke": {"inference_frames": (1, 2, 4, 8), "seeds": 2, "measure_periods": 8,
+              "learn_envs": ("Breakout-MinAtar",), "learn_frames": (4,), "learn_steps": 1600,
+              "learn_seeds": 1},
     "default": {},
-    "paper": {"inference_frames": (1, 5, 8, 70, 596), "seeds": 8},
+    "paper": {"inference_frames": (1, 5, 8, 70, 596), "seeds": 8, "learn_steps": 2_000_000,
+              "learn_seeds": 5, "learn_frames": (1, 5, 8, 16, 70)},
 }
 
 
@@ -207,11 +242,22 @@ def main(argv=None) -> dict:
     summary["processes_needed_slope"] = slope(ds, [summary[f"processes_needed/D{d}"] for d in ds])
     summary["processes_needed_slope_jitter"] = slope(
         ds, [summary[f"processes_needed_jitter/D{d}"] for d in ds])
-    run.write_summary(summary)
     plot(run, config, summary)
     print(harness.format_table(rows))
     print(f"processes needed per frame of inference time: {summary['processes_needed_slope']:.3f}"
           f" (jitter {config.jitter}: {summary['processes_needed_slope_jitter']:.3f})")
+    if config.learn_envs:
+        print(f"part 2: DQN in real time on {config.learn_envs}, D={config.learn_frames}",
+              flush=True)
+        learn_keys = jax.vmap(lambda i: jax.random.fold_in(base, 1000 + i))(
+            np.arange(config.learn_seeds))
+        learned, learn_rows = realtime_learning.study(
+            run, config.learn_envs, config.learn_frames, config.learn_steps, config.network,
+            config.width, learn_keys)
+        summary.update(learned)
+        realtime_learning.plot(run, config.learn_envs, config.learn_frames, summary)
+        print(harness.format_table(learn_rows))
+    run.write_summary(summary)
     print(f"summary: {run.path / 'summary.json'}")
     return summary
 

@@ -18,6 +18,10 @@ Choices where the paper is silent or differs:
   clipping to [−1, 1].
 * Adam (as CleanRL and purejaxrl), not the paper's RMSProp; global-norm gradient clipping with
   ``max_grad_norm`` (default ``inf``: none, as in CleanRL).
+* The stored action is ``info["applied_action"]`` when the environment reports one (the
+  realtime wrapper of Riemer et al. 2025 applies a stale or a default action instead of the
+  agent's), so ``Q(s, a)`` learns the value of the action the environment actually took in ``s``;
+  otherwise the agent's own action.
 * ε decays linearly from ``epsilon_start`` to ``epsilon_end`` over the first
   ``exploration_fraction · total_timesteps`` environment steps, then stays.
 
@@ -41,14 +45,15 @@ from gymnax.environments import spaces
 
 from jaxrl import config as cfg
 from jaxrl.metrics import finished_episode_mean
-from jaxrl.optim import clip_by_global_norm
+from jaxrl.networks.impala_cnn import ImpalaCNN
 from jaxrl.networks.minatar_cnn import MinAtarCNN
 from jaxrl.networks.mlp import MLP
+from jaxrl.optim import clip_by_global_norm
 from jaxrl.program import TrainProgram
-from jaxrl.training_env import training_env
 from jaxrl.replay import Transition, make_uniform_replay
+from jaxrl.training_env import training_env
 
-NETWORKS = ("mlp", "minatar_cnn")
+NETWORKS = ("mlp", "minatar_cnn", "impala_cnn")
 LOSSES = ("mse", "huber")
 
 
@@ -64,6 +69,7 @@ class DQNConfig:
     target_update_interval: int = cfg.static_field(500)  # env steps between target updates
     network: str = cfg.static_field("mlp")
     hidden: tuple[int, ...] = cfg.static_field((120, 84))
+    width: int = cfg.static_field(1)  # impala_cnn channel multiplier (the model-size knob)
     loss: str = cfg.static_field("mse")
     double_dqn: bool = cfg.static_field(False)
     lr: float = 2.5e-4
@@ -77,7 +83,7 @@ class DQNConfig:
     def __post_init__(self):
         cfg.known_env(self)
         cfg.positive(self, "num_envs", "total_timesteps", "buffer_size", "batch_size",
-                     "train_frequency", "target_update_interval", "lr")
+                     "train_frequency", "target_update_interval", "lr", "width")
         cfg.non_negative(self, "learning_starts")
         cfg.in_unit_interval(self, "gamma", "epsilon_start", "epsilon_end",
                              "exploration_fraction")
@@ -85,7 +91,7 @@ class DQNConfig:
         cfg.check(self, "max_grad_norm", lambda m: m > 0, "a number > 0 (inf: no clipping)")
         cfg.one_of(self, "network", NETWORKS)
         cfg.one_of(self, "loss", LOSSES)
-        _check_hidden(self, minimum=1 if self.network == "minatar_cnn" else 0)
+        _check_hidden(self, minimum=0 if self.network == "mlp" else 1)
         cfg.divides(self, "total_timesteps", "num_envs")
         cfg.divides(self, "target_update_interval", "num_envs")
         cfg.check(self, "train_frequency",
@@ -109,15 +115,19 @@ def _check_hidden(config, minimum: int) -> None:
 class QNetwork(eqx.Module):
     """Observation → one Q-value per action. ``mlp``: the flattened observation through
     ``hidden`` ReLU layers. ``minatar_cnn``: the MinAtar torso (Young & Tian 2019) with a dense
-    layer of ``hidden[0]`` units, then ``hidden[1:]`` ReLU layers."""
+    layer of ``hidden[0]`` units, then ``hidden[1:]`` ReLU layers. ``impala_cnn``: the IMPALA
+    torso (Espeholt et al. 2018) with channels × ``width`` and a dense layer of ``hidden[0]``
+    units, the network whose width the realtime-RL paper scales (Riemer et al. 2025, §5)."""
 
-    torso: MinAtarCNN | None
+    torso: MinAtarCNN | ImpalaCNN | None
     head: MLP
 
-    def __init__(self, obs_shape, num_actions: int, network: str, hidden, key):
+    def __init__(self, obs_shape, num_actions: int, network: str, hidden, key, width: int = 1):
         k_torso, k_head = jax.random.split(key)
-        if network == "minatar_cnn":
-            self.torso = MinAtarCNN(tuple(obs_shape), k_torso, hidden=hidden[0])
+        if network in ("minatar_cnn", "impala_cnn"):
+            self.torso = (MinAtarCNN(tuple(obs_shape), k_torso, hidden=hidden[0])
+                          if network == "minatar_cnn" else
+                          ImpalaCNN(tuple(obs_shape), k_torso, width=width, hidden=hidden[0]))
             in_size, hidden = hidden[0], hidden[1:]
         else:
             self.torso = None
@@ -198,9 +208,10 @@ def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
     env, env_params = training_env(config.env, env, env_params)
     num_actions = discrete_actions(env, env_params, "DQNConfig", "env", config.env)
     obs_shape = tuple(env.observation_space(env_params).shape)
-    if config.network == "minatar_cnn" and len(obs_shape) != 3:
+    if config.network != "mlp" and len(obs_shape) != 3:
         cfg.fail("DQNConfig", "network", config.network,
-                 f"'mlp' for observations of shape {obs_shape} ('minatar_cnn' needs (H, W, C))")
+                 f"'mlp' for observations of shape {obs_shape} ('{config.network}' needs "
+                 "(H, W, C))")
 
     n_envs = config.num_envs
     num_updates = config.total_timesteps // n_envs
@@ -210,7 +221,8 @@ def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
     adam = optax.scale_by_adam()
 
     def new_network(key):
-        return QNetwork(obs_shape, num_actions, config.network, config.hidden, key)
+        return QNetwork(obs_shape, num_actions, config.network, config.hidden, key,
+                        config.width)
 
     def env_step(key, env_state, action):
         return jax.vmap(env.step, in_axes=(0, 0, 0, None))(
@@ -262,7 +274,8 @@ def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
         action = epsilon_greedy(k_act, jax.vmap(state.online)(state.obs), epsilon)
         obs, env_state, reward, terminated, _, info = env_step(k_env, state.env_state, action)
         dtype = state.obs.dtype
-        items = Transition(state.obs, action, reward.astype(jnp.float32),
+        taken = info.get("applied_action", action).astype(jnp.int32)
+        items = Transition(state.obs, taken, reward.astype(jnp.float32),
                            info["final_observation"].astype(dtype),
                            terminated.astype(jnp.float32))
         buffer_state = buffer.add(state.buffer_state, items)

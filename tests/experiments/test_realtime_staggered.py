@@ -1,18 +1,22 @@
-"""Smoke run of the scheduler study of experiments.realtime_staggered (part 1)."""
+"""Smoke runs of experiments.realtime_staggered: the scheduler study (part 1) and the learning
+wiring (part 2) on a probe game with a closed-form answer; the real smoke preset is slow."""
 
 import json
 
+import numpy as np
 import pytest
 
 from experiments import realtime_staggered
 
-TINY = ["--inference-frames", "1", "3", "4", "--seeds", "1", "--measure-periods", "4"]
+TINY = ["--inference-frames", "1", "3", "4", "--seeds", "1", "--measure-periods", "4",
+        "--learn-envs", "Probe-ActionReward", "--network", "mlp", "--learn-frames", "2",
+        "--learn-steps", "800"]
 
 
 def test_scheduler_study_writes_summary_and_plot(tmp_path):
     summary = realtime_staggered.main([*TINY, "--preset", "smoke", "--out", str(tmp_path)])
     assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "summary.json",
-                                                   "schedulers.png"}
+                                                   "schedulers.png", "learning.png"}
     assert json.loads((tmp_path / "summary.json").read_text()) == pytest.approx(summary,
                                                                                   nan_ok=True)
     for d in (1, 3, 4):
@@ -26,6 +30,21 @@ def test_scheduler_study_writes_summary_and_plot(tmp_path):
     assert summary["inaction/sequential/D3"] == pytest.approx(3 / 4)
     assert summary["delay/sequential/D3"] == summary["delay/staggered_max/D3"] == 3
     assert summary["processes_needed_slope"] == pytest.approx(1.0)
+    # Part 2 on one-step episodes: the processes restart every episode and no inference of
+    # D = 2 frames finishes within one, so the noop default (action 0, reward 0) plays every
+    # frame in both modes; uniform random actions earn 1/2.
+    game = "Probe-ActionReward"
+    assert summary[f"return/{game}/sequential/D2"] == summary[f"return/{game}/staggered/D2"] == 0
+    assert summary[f"return/{game}/noop"] == 0.0
+    assert summary[f"return/{game}/random"] == pytest.approx(0.5, abs=0.05)
+    assert summary[f"regret/{game}/sequential/D2/inaction"] == 0.0
+
+
+@pytest.mark.slow
+def test_smoke_preset_learns_in_real_time(tmp_path):
+    summary = realtime_staggered.main(["--preset", "smoke", "--out", str(tmp_path)])
+    for mode in ("sequential", "staggered"):
+        assert np.isfinite(summary[f"return/Breakout-MinAtar/{mode}/D4"])
 
 
 def test_bad_config_fails_before_running(tmp_path):
@@ -33,3 +52,7 @@ def test_bad_config_fails_before_running(tmp_path):
         realtime_staggered.Config(jitter=1.5)
     with pytest.raises(ValueError, match="inference_frames"):
         realtime_staggered.Config(inference_frames=(0, 2))
+    with pytest.raises(ValueError, match="learn_envs"):
+        realtime_staggered.Config(learn_envs=("Pong",))
+    with pytest.raises(ValueError, match="learn_steps"):
+        realtime_staggered.Config(learn_steps=801)

@@ -204,3 +204,36 @@ def test_cartpole_default_config_learns():
     returns = np.asarray(metrics["episode_return"])
     last = returns[-program.num_updates // 10:]  # the last 50 000 steps
     assert np.nanmean(last) >= 150, np.nanmean(last)
+
+
+# --- the action the environment applied ----------------------------------------------------
+
+
+def test_stores_the_action_the_realtime_wrapper_applied():
+    """Under the realtime wrapper with inference slower than the one-step episodes, the default
+    (noop = 0) acts every frame: the replay buffer must hold action 0 only, while the agent's own
+    ε = 1 actions are uniform (half of them 1)."""
+    from envs.realtime import Realtime, Scheduler
+
+    base, params = envs.make("Probe-ActionReward")
+    sched = Scheduler(kind="sequential", max_processes=1, num_processes=1, inference_frames=2.0)
+    config = probe_config("Probe-ActionReward", total_timesteps=400, learning_starts=400,
+                          epsilon_end=1.0)
+    final, metrics = train(config, env=Realtime(base, sched), env_params=params)
+    stored = np.asarray(final.buffer_state.experience.action)[: 400 // 4]
+    assert stored.size > 0 and (stored == 0).all(), np.unique(stored)
+    assert np.nanmean(np.asarray(metrics["episode_return"])) == 0.0
+
+
+def test_impala_network_q_values():
+    """The IMPALA torso: one Q-value per action, channels scaled by ``width``."""
+    from jaxrl.agents.dqn import QNetwork
+
+    key = jax.random.key(0)
+    narrow = QNetwork((10, 10, 4), 3, "impala_cnn", (8,), key, width=1)
+    wide = QNetwork((10, 10, 4), 3, "impala_cnn", (8,), key, width=2)
+    obs = jnp.ones((10, 10, 4), jnp.bool_)
+    assert narrow(obs).shape == wide(obs).shape == (3,)
+    assert wide.torso.stages[0].conv.out_channels == 2 * narrow.torso.stages[0].conv.out_channels
+    with pytest.raises(ConfigError, match=r"DQNConfig\.width="):
+        DQNConfig(network="impala_cnn", width=0)

@@ -1,0 +1,169 @@
+"""Part (2) of :mod:`experiments.realtime_staggered`: DQN learning in real time.
+
+Riemer et al. (ICLR 2025), §5: an agent whose inference takes ``D`` frames plays a game that
+advances every frame (:class:`envs.realtime.Realtime`). ``sequential``: one inference process,
+so the agent acts on one frame in ``D + 1`` and the default action fills the rest.
+``staggered``: ``N = D`` processes staggered by the maximum inference time (Algorithm 1), so a
+fresh action, computed on the observation of ``D`` frames earlier, acts on every frame.
+Baselines: the game played by the default action (``noop``) and by uniform random actions.
+
+Choices where the paper is silent or differs (CPU budget):
+
+* The learner is our DQN (``jaxrl.agents.dqn``) on the realtime environment, storing the action
+  the environment applied (``info["applied_action"]``); 1-step targets rather than the paper's
+  3-step returns; the MinAtar CNN torso rather than the IMPALA CNN (``network`` selects
+  ``impala_cnn`` with ``width``, the paper's model-size knob); the inference time ``D`` is
+  imposed, not measured from the network (``frames_for_params`` maps a parameter count to ``D``
+  on the paper's Game Boy table).
+* The realtime wrapper sits inside the auto-reset, so every episode restarts the inference
+  processes: the first ``D`` frames of each episode are idle in both modes.
+* The return of a run is the mean return of the episodes finished in the last quarter of
+  training (ε-greedy, ε at its final value), averaged over seeds.
+* Regret decomposition against the same learner acting on every frame with the freshest
+  possible action (staggered, ``D = 1``; the smallest ``D`` of the study when 1 is not in it):
+  ``delay = R_ref − R_staggered(D)`` (staggered acts every frame, so it pays only for staleness)
+  and ``inaction = R_staggered(D) − R_sequential(D)`` (what acting on one frame in ``D + 1``
+  adds). Learning regret, against the optimal policy, is unknown for these games.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import envs
+from envs.realtime import Realtime, Scheduler
+from jaxrl.agents.dqn import DQNConfig, make_train
+from jaxrl.random_policy import baseline_return
+
+MODES = ("sequential", "staggered")
+BASELINES = ("noop", "random")
+# Model size (parameters) → inference time in Game Boy frames (Riemer et al. 2025, model-size
+# study).
+GAMEBOY_FRAMES = ((55e3, 1), (1e6, 5), (10e6, 8), (100e6, 70), (1e9, 596))
+
+
+def frames_for_params(num_params: float) -> float:
+    """Inference time in frames of a model with ``num_params`` parameters: log–log interpolation
+    of the paper's Game Boy measurements (clamped at 1 frame below 55K parameters)."""
+    sizes, frames = (np.log(np.array(v, float)) for v in zip(*GAMEBOY_FRAMES))
+    x = math.log(max(float(num_params), 1.0))
+    if x <= sizes[0]:
+        return 1.0
+    slope = (frames[-1] - frames[-2]) / (sizes[-1] - sizes[-2])
+    y = np.interp(x, sizes, frames) if x <= sizes[-1] else frames[-1] + slope * (x - sizes[-1])
+    return float(np.exp(y))
+
+
+def scheduler(mode: str, d: int) -> Scheduler:
+    """One process (sequential) or ``D`` processes staggered by the maximum inference time."""
+    if mode == "sequential":
+        return Scheduler(kind="sequential", max_processes=1, num_processes=1,
+                         inference_frames=float(d))
+    if mode == "staggered":
+        return Scheduler(kind="staggered_max", max_processes=d, num_processes=d,
+                         inference_frames=float(d))
+    raise ValueError(f"mode={mode!r} is invalid: expected one of {MODES}")
+
+
+def dqn_config(env: str, frames: int, network: str, width: int) -> DQNConfig:
+    """Our DQN at MinAtar scale (lr 1e-3, γ 0.99 and batch 32 as the paper; buffer, start and
+    target period shrunk to ``frames``)."""
+    num_envs = 8
+    target = max(num_envs, min(10_000, frames // 20) // num_envs * num_envs)
+    return DQNConfig(env=env, network=network, width=width, hidden=(128,), num_envs=num_envs,
+                     total_timesteps=frames, buffer_size=min(100_000, frames),
+                     batch_size=32, learning_starts=min(5_000, frames // 10), train_frequency=4,
+                     target_update_interval=target, lr=1e-3, gamma=0.99, loss="huber",
+                     epsilon_end=0.05, exploration_fraction=0.2)
+
+
+def final_return(metrics: dict) -> np.ndarray:
+    """Per seed: mean return of the episodes finished in the last quarter of the updates."""
+    returns = np.asarray(metrics["episode_return"])  # (updates, seeds)
+    tail = returns[-max(1, returns.shape[0] // 4):]
+    with np.errstate(all="ignore"):
+        counts = np.isfinite(tail).sum(axis=0)
+        return np.where(counts > 0, np.nansum(tail, axis=0) / np.maximum(counts, 1), np.nan)
+
+
+def learn(run, env_name: str, mode: str, d: int, frames: int, network: str, width: int,
+          keys) -> np.ndarray:
+    """Train DQN on ``env_name`` in real time (``mode``, ``D = d``); per-seed final return."""
+    from experiments.harness import train_seeds
+
+    base, params = envs.make(env_name)
+    program = make_train(dqn_config(env_name, frames, network, width),
+                         env=Realtime(base, scheduler(mode, d)), env_params=params)
+    _, metrics, _ = train_seeds(program, keys, run, f"learn_{env_name}_{mode}_D{d}", chunks=5)
+    return final_return(metrics)
+
+
+def baselines(env_name: str, key, frames: int) -> dict[str, float]:
+    """Returns of the default-action (noop) and uniform-random policies on ``env_name``."""
+    base, params = envs.make(env_name)
+    num_steps = min(12_000, max(2_000, frames // 8))  # a noop Tetris game lasts ~10^4 frames
+    return {b: float(baseline_return(base, params, key, b, num_envs=16, num_steps=num_steps))
+            for b in BASELINES}
+
+
+def regret(summary: dict, env_name: str, ds) -> dict[str, float]:
+    """``regret/<env>/<mode>/D<D>/{delay,inaction}`` against staggered at the smallest ``D``."""
+    ref = summary[f"return/{env_name}/staggered/D{min(ds)}"]
+    out = {}
+    for d in ds:
+        stag = summary[f"return/{env_name}/staggered/D{d}"]
+        seq = summary[f"return/{env_name}/sequential/D{d}"]
+        out[f"regret/{env_name}/staggered/D{d}/delay"] = ref - stag
+        out[f"regret/{env_name}/staggered/D{d}/inaction"] = 0.0
+        out[f"regret/{env_name}/sequential/D{d}/delay"] = ref - stag
+        out[f"regret/{env_name}/sequential/D{d}/inaction"] = stag - seq
+    return out
+
+
+def study(run, env_names, ds, frames: int, network: str, width: int, keys) -> tuple[dict, list]:
+    """Every env × mode × D, the baselines and the regret split; ``(summary, table rows)``."""
+    summary, rows = {}, []
+    for env_name in env_names:
+        base = baselines(env_name, keys[0], frames)
+        for b, value in base.items():
+            summary[f"return/{env_name}/{b}"] = value
+        for d in ds:
+            row = {"env": env_name, "D": d}
+            for mode in MODES:
+                returns = learn(run, env_name, mode, d, frames, network, width, keys)
+                value = float(np.nanmean(returns)) if np.isfinite(returns).any() else math.nan
+                summary[f"return/{env_name}/{mode}/D{d}"] = value
+                row[mode] = value
+            rows.append({**row, **base})
+            print(f"  {env_name} D={d}: sequential {row['sequential']:.2f}  staggered "
+                  f"{row['staggered']:.2f}  (noop {base['noop']:.2f}, random "
+                  f"{base['random']:.2f})", flush=True)
+        summary.update(regret(summary, env_name, ds))
+    return summary, rows
+
+
+def plot(run, env_names, ds, summary: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(env_names), figsize=(3.6 * len(env_names), 3.2),
+                             squeeze=False)
+    for ax, env_name in zip(axes[0], env_names):
+        for i, mode in enumerate(MODES):
+            ax.plot(ds, [summary[f"return/{env_name}/{mode}/D{d}"] for d in ds], "o-",
+                    color=f"C{i}", label=mode)
+        for i, b in enumerate(BASELINES):
+            ax.axhline(summary[f"return/{env_name}/{b}"], color="k", ls=("--", ":")[i], lw=1,
+                       label=b)
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("inference time D (frames)")
+        ax.set_title(env_name, fontsize=9)
+    axes[0][0].set_ylabel("return (last quarter of training)")
+    axes[0][0].legend(fontsize=7)
+    fig.tight_layout()
+    run.savefig(fig, "learning.png")
+    plt.close(fig)

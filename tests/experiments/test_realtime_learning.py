@@ -1,0 +1,42 @@
+"""Part (2) of experiments.realtime_staggered: DQN in real time, on hand-checkable pieces."""
+
+import math
+
+import numpy as np
+import pytest
+
+from experiments import realtime_learning as rl
+
+
+def test_frames_for_params_follows_the_gameboy_table():
+    for params, frames in rl.GAMEBOY_FRAMES:
+        assert rl.frames_for_params(params) == pytest.approx(frames)
+    assert rl.frames_for_params(1e3) == 1.0
+    sizes = np.logspace(4, 10, 25)
+    assert np.all(np.diff([rl.frames_for_params(s) for s in sizes]) >= 0)
+
+
+def test_schedulers_of_the_two_modes():
+    seq, stag = rl.scheduler("sequential", 8), rl.scheduler("staggered", 8)
+    assert (seq.kind, seq.num_processes) == ("sequential", 1)
+    assert (stag.kind, stag.num_processes, stag.inference_frames) == ("staggered_max", 8, 8.0)
+    with pytest.raises(ValueError, match="mode="):
+        rl.scheduler("bursty", 8)
+
+
+def test_final_return_is_the_last_quarter_mean_per_seed():
+    returns = np.full((8, 2), np.nan)
+    returns[0] = 100.0  # outside the last quarter
+    returns[6, 0], returns[7, 0] = 1.0, 3.0
+    out = rl.final_return({"episode_return": returns})
+    assert out[0] == 2.0 and math.isnan(out[1])
+
+
+def test_regret_split_by_hand():
+    s = {"return/G/staggered/D1": 10.0, "return/G/sequential/D1": 6.0,
+         "return/G/staggered/D4": 8.0, "return/G/sequential/D4": 1.0}
+    r = rl.regret(s, "G", (1, 4))
+    assert r["regret/G/staggered/D4/delay"] == 2.0
+    assert r["regret/G/sequential/D4/inaction"] == 7.0
+    assert r["regret/G/sequential/D1/inaction"] == 4.0
+    assert r["regret/G/staggered/D1/delay"] == 0.0
