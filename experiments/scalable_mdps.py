@@ -9,14 +9,20 @@ NBottleneck (cycles and random room order) and on NCycle (switch every 2·5^x st
 log R. Part 2, regret: every agent of ``jaxrl.agents.avg_reward`` on NBottleneck, R × room
 order, seeds vmapped; per-step regret (the paper's: Σ 1/Manhattan(previous goal, goal) −
 Σ reward, over steps) at 1e4, 1e5, 1e6 steps (those within ``--steps``). All seeds of a run
-share the goals drawn from ``--seed``. Part 3 of the issue (MinAtar task-sequence mixing
-times) is not implemented.
+share the goals drawn from ``--seed``. Part 3, MinAtar task sequences
+(:mod:`experiments.scalable_sequence`): a policy trained on each game (PPO, or random actions),
+its episode lengths measured by rollouts, and the mixing time of cyclic sequences of the first
+``K`` games switched every ``T`` steps (memoryless switch) from their renewal chains.
 
 summary.json: ``tmix/<env>/R<R>``, ``tmix_loglog_slope/<env>``,
 ``tmix_residence_loglog_slope/NCycle/R<R>`` (slope against the residence time),
 ``regret_per_step/<agent>/R<R>/<order>/<steps>`` (mean over seeds) and
-``regret_per_step_std/<agent>/R<R>/<order>/<steps>`` (its standard deviation over seeds).
-Plot: ``scalable_mdps.png`` (t_mix against R; per-step regret curves).
+``regret_per_step_std/<agent>/R<R>/<order>/<steps>`` (its standard deviation over seeds);
+part 3: ``episode_length/<game>``, ``tmix_sequence/<game>``, ``tmix_sequence/K<K>/T<T>``,
+``tmix_sequence_loglog_slope/tasks/T<T>`` and ``tmix_sequence_loglog_slope/period/K<K>``
+(and ``sequence_policy_return/<game>`` with PPO policies).
+Plot: ``scalable_mdps.png`` (t_mix against R; per-step regret curves; t_mix of task sequences
+against K).
 
 The smoke preset runs a subset (two agents, R = 2, 1000 steps) to stay near a minute. The
 default preset (10 seeds, 1e4 steps, R ∈ {4, 16}) does not fit 30 CPU minutes: the ρ agents
@@ -35,8 +41,10 @@ import warnings
 import jax
 import numpy as np
 
+import envs
 import envs.scalable as sc
-from experiments import harness
+from experiments import harness, scalable_sequence
+from experiments.ppo_baseline import MINATAR_PPO
 from jaxrl import mdp
 from jaxrl.agents.avg_reward import AGENTS
 
@@ -77,6 +85,19 @@ class Config:
     """Environment steps per training update (one metrics row; the ρ agents' exact re-solve)."""
     chunks: int = 5
     """Progress/checkpoint chunks per regret run."""
+    sequence_games: tuple[str, ...] = ("Breakout-MinAtar", "SpaceInvaders-MinAtar",
+                                       "Asterix-MinAtar", "Seaquest-MinAtar", "Freeway-MinAtar")
+    """Part 3: games of the task sequence, in switching order (empty: skip part 3)."""
+    sequence_tasks: tuple[int, ...] = (1, 2, 3, 4, 5)
+    """Part 3: numbers K of games in the sequence (the first K of sequence_games)."""
+    sequence_periods: tuple[int, ...] = (100, 1_000, 10_000)
+    """Part 3: mean steps T between task switches."""
+    sequence_policy: str = "ppo"
+    """Part 3: policy on each game: ppo (trained first) or random."""
+    sequence_train_steps: int = 200_000
+    """Part 3: PPO training steps per game."""
+    sequence_bins: int = 32
+    """Part 3: age bins of each game's renewal chain."""
 
     def __post_init__(self):
         for name in self.tmix_envs:
@@ -98,6 +119,25 @@ class Config:
             raise ValueError(f"Config.orders: unknown {bad}; expected {', '.join(ORDERS)}")
         if not 0 < self.epsilon < 1:
             raise ValueError(f"Config.epsilon={self.epsilon} is invalid: expected (0, 1)")
+        if self.sequence_games:
+            unknown = [g for g in self.sequence_games if g not in envs.registered()]
+            if unknown:
+                raise ValueError(f"Config.sequence_games: unknown {unknown}; expected names "
+                                 "from envs.registered()")
+            if not self.sequence_tasks or not all(
+                    1 <= k <= len(self.sequence_games) for k in self.sequence_tasks):
+                raise ValueError(f"Config.sequence_tasks={self.sequence_tasks} is invalid: "
+                                 f"expected integers in 1 … {len(self.sequence_games)} (the "
+                                 "number of sequence_games)")
+            if not self.sequence_periods or min(self.sequence_periods) < 1:
+                raise ValueError(f"Config.sequence_periods={self.sequence_periods} is invalid: "
+                                 "expected integers >= 1")
+        if self.sequence_policy not in scalable_sequence.POLICIES:
+            raise ValueError(f"Config.sequence_policy={self.sequence_policy!r} is invalid: "
+                             f"expected one of {scalable_sequence.POLICIES}")
+        if self.sequence_train_steps < 8192 or self.sequence_bins < 1:
+            raise ValueError("Config.sequence_train_steps must be >= 8192 (one PPO update) and "
+                             "Config.sequence_bins >= 1")
         if self.steps % self.log_every:
             raise ValueError(f"Config.steps={self.steps} is invalid: expected a multiple of "
                              f"log_every={self.log_every}")
@@ -106,7 +146,10 @@ class Config:
 PRESETS = {
     "smoke": {"seeds": 2, "tmix_envs": ("NBottleneck-cycles", "NCycle-x1"), "tmix_rooms": (2, 4),
                   "agents": ("on_policy_rho", "q_learning"), "rooms": (2,), "orders": ("cycles",),
-                  "steps": 1_000, "checkpoints": (500, 1_000), "chunks": 1},
+                  "steps": 1_000, "checkpoints": (500, 1_000), "chunks": 1,
+                  "sequence_games": ("Breakout-MinAtar", "Asterix-MinAtar"),
+                  "sequence_tasks": (1, 2), "sequence_periods": (100, 1_000),
+                  "sequence_policy": "random"},
     "default": {},
     "paper": {"steps": 1_000_000, "log_every": 1_000, "chunks": 20},
 }
@@ -189,29 +232,33 @@ def regret_part(config: Config, run: harness.RunDir, summary: dict):
     return curves, rows
 
 
-def plot(run: harness.RunDir, config: Config, tmix: dict, curves: dict) -> None:
+def plot(run: harness.RunDir, config: Config, tmix: dict, curves: dict,
+         sequence: dict | None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     settings = [(r, o) for r in config.rooms for o in config.orders]
-    fig, axes = plt.subplots(1, 1 + len(settings), figsize=(4.2 * (1 + len(settings)), 3.4),
-                             squeeze=False)
+    panels = 1 + len(settings) + (sequence is not None)
+    fig, axes = plt.subplots(1, panels, figsize=(4.2 * panels, 3.4), squeeze=False)
     ax = axes[0, 0]
     for name in config.tmix_envs:
         ax.plot(config.tmix_rooms, [tmix[name, r] for r in config.tmix_rooms], "o-", label=name)
     ax.set(xscale="log", yscale="log", xlabel="rooms R", ylabel="t_mix (goal-seeking)",
            title=f"mixing time, ε={config.epsilon}")
     ax.legend(fontsize=7)
-    for ax, (rooms, order) in zip(axes[0, 1:], settings):
+    for ax, (rooms, order) in zip(axes[0, 1:1 + len(settings)], settings):
         for agent in config.agents:
             steps, reg = curves[agent, rooms, order]
             style = "-" if "rho" in agent else "--"
             ax.plot(steps, reg, style, label=agent)
         ax.set(xscale="log", xlabel="environment steps", ylabel="per-step regret",
                title=f"NBottleneck R={rooms}, {order}")
-    axes[0, -1].legend(fontsize=6)
+    axes[0, len(settings)].legend(fontsize=6)
+    if sequence is not None:
+        scalable_sequence.plot(axes[0, -1], config.sequence_tasks, config.sequence_periods,
+                               sequence)
     fig.tight_layout()
     run.savefig(fig, "scalable_mdps.png")
     plt.close(fig)
@@ -230,13 +277,27 @@ def main(argv=None) -> dict:
     print("part 2: regret")
     curves, rows = regret_part(config, run, summary)
     run.write_summary(summary)
+    sequence, sequence_rows = None, []
+    if config.sequence_games:
+        print(f"part 3: mixing times of MinAtar task sequences ({config.sequence_policy} "
+              "policies)")
+        found, sequence_rows, sequence = scalable_sequence.study(
+            config.sequence_games, config.sequence_tasks, config.sequence_periods,
+            config.sequence_policy, config.sequence_train_steps, config.sequence_bins,
+            config.epsilon, jax.random.fold_in(jax.random.key(config.seed), 3),
+            dataclasses.replace(MINATAR_PPO, num_envs=16))
+        summary.update(found)
+        run.write_summary(summary)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plot(run, config, tmix, curves)
+        plot(run, config, tmix, curves, sequence)
     print(harness.format_table([{"env": n, **{f"R{r}": tmix[n, r] for r in config.tmix_rooms},
                                  "slope": summary[f"tmix_loglog_slope/{n}"]}
                                 for n in config.tmix_envs]))
     print(harness.format_table(rows))
+    if sequence_rows:
+        print("t_mix of task sequences (rows: games K, columns: switch period T)")
+        print(harness.format_table(sequence_rows))
     print(f"summary: {run.path / 'summary.json'}")
     return summary
 

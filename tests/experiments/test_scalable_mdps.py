@@ -23,6 +23,10 @@ def test_smoke_outputs_and_summary_keys(tmp_path):
     for agent in ("on_policy_rho", "q_learning"):
         expected |= {f"regret_per_step/{agent}/R2/cycles/500",
                      f"regret_per_step_std/{agent}/R2/cycles/500"}
+    games = ("Breakout-MinAtar", "Asterix-MinAtar")  # part 3 of the smoke preset
+    expected |= {f"{k}/{g}" for g in games for k in ("episode_length", "tmix_sequence")}
+    expected |= {f"tmix_sequence/K{k}/T{t}" for k in (1, 2) for t in (100, 1000)}
+    expected |= {"tmix_sequence_loglog_slope/period/K2"}  # one K > 1: no slope against K
     assert set(on_disk) == expected
     assert on_disk == pytest.approx(summary)
     assert all(math.isfinite(v) for v in on_disk.values())
@@ -35,6 +39,10 @@ def test_bad_options_fail_before_running(tmp_path):
         scalable_mdps.main(["--agents", "sarsa", "--out", str(tmp_path / "x")])
     with pytest.raises(SystemExit):
         scalable_mdps.main(["--tmix-envs", "NCycle-y2", "--out", str(tmp_path / "y")])
+    with pytest.raises(SystemExit):
+        scalable_mdps.main(["--sequence-tasks", "6", "--out", str(tmp_path / "z")])
+    with pytest.raises(SystemExit):
+        scalable_mdps.main(["--sequence-policy", "dqn", "--out", str(tmp_path / "w")])
 
 
 def test_loglog_slope_recovers_a_power_law():
