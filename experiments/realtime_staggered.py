@@ -16,8 +16,10 @@ Part (2), learning (:mod:`experiments.realtime_learning`): DQN on Tetris and Min
 real time for each ``D`` of ``learn_frames``, sequential vs staggered asynchronous, with the
 noop and random baselines and the split of the realtime regret into delay and inaction.
 
-NOT DONE YET: part (3), the wall-clock asynchronous runner; its ``wallclock/…`` keys are not
-written.
+Part (3), the wall-clock runner (:func:`envs.realtime.measure`): a game ticking at the Game
+Boy's 59.7275 frames/s while ``N`` worker threads run a jitted policy padded to ``D`` frames of
+inference, staggered with ``N = D`` and sequential, each for ``wallclock_seconds``; the actual
+intervals between posted actions and the inaction measured on the clock.
 
 summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``inaction_jitter/<scheduler>/D<D>``, ``delay/<scheduler>/D<D>``,
@@ -25,7 +27,9 @@ summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``processes_needed_jitter/D<D>``, ``processes_needed_slope`` (deterministic; the paper's
 ``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``; ``return/<env>/<mode>/D<D>`` (mode sequential or staggered),
 ``return/<env>/noop``, ``return/<env>/random`` and
-``regret/<env>/<mode>/D<D>/{delay,inaction}``. Plots: ``schedulers.png``, ``learning.png``.
+``regret/<env>/<mode>/D<D>/{delay,inaction}``; ``wallclock/interval_std_ms/<N>`` and
+``wallclock/interval_mean_ms/<N>`` (staggered, ``N = D``), ``wallclock/inaction/<mode>/D<D>``
+(mode staggered or sequential). Plots: ``schedulers.png``, ``learning.png``.
 Expected: staggered inaction 0 with ``N >= D``, sequential ``D/(D+1)``, unstaggered
 ``(D-1)/D`` (bursts), processes needed growing linearly in ``D``; sequential returns falling
 toward the noop baseline as ``D`` grows while staggered returns degrade far less.
@@ -41,6 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import envs
+from envs import realtime
 from envs.realtime import KINDS, Scheduler, schedulers
 from experiments import harness, realtime_learning
 
@@ -77,6 +82,10 @@ class Config:
     """Part (2): DQN torso: minatar_cnn, impala_cnn (the paper's) or mlp (vector games)."""
     width: int = 1
     """Part (2): impala_cnn channel multiplier (the paper's model-size knob)."""
+    wallclock_frames: tuple[int, ...] = (1, 2, 4, 8)
+    """Part (3): imposed inference times D in frames of the wall-clock runner (empty: skip)."""
+    wallclock_seconds: float = 3.0
+    """Part (3): wall-clock seconds per measurement."""
     seed: int = 0
     """Base seed; seed i uses fold_in(key(seed), i)."""
     out: str | None = None
@@ -104,6 +113,12 @@ class Config:
         if self.learn_steps < 800 or self.learn_steps % 8:
             raise ValueError(f"Config.learn_steps={self.learn_steps} is invalid: expected a "
                              "multiple of 8 (parallel games), at least 800")
+        if any(int(d) < 1 for d in self.wallclock_frames):
+            raise ValueError(f"Config.wallclock_frames={self.wallclock_frames!r} is invalid: "
+                             "expected integers >= 1")
+        if not self.wallclock_seconds > 0:
+            raise ValueError(f"Config.wallclock_seconds={self.wallclock_seconds!r} is invalid: "
+                             "expected > 0")
         for name in ("measure_periods", "seeds", "learn_seeds", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Config.{name}={getattr(self, name)} is invalid: expected an "
@@ -113,7 +128,7 @@ class Config:
 PRESETS = {
     "smoke": {"inference_frames": (1, 2, 4, 8), "seeds": 2, "measure_periods": 8,
               "learn_envs": ("Breakout-MinAtar",), "learn_frames": (4,), "learn_steps": 1600,
-              "learn_seeds": 1},
+              "learn_seeds": 1, "wallclock_frames": (2, 4), "wallclock_seconds": 1.0},
     "default": {},
     "paper": {"inference_frames": (1, 5, 8, 70, 596), "seeds": 8, "learn_steps": 2_000_000,
               "learn_seeds": 5, "learn_frames": (1, 5, 8, 16, 70)},
@@ -208,6 +223,25 @@ def plot(run: harness.RunDir, config: Config, summary: dict) -> None:
     plt.close(fig)
 
 
+def wallclock(config: Config) -> tuple[dict, list]:
+    """Part (3): the wall-clock runner, staggered with ``N = D`` and sequential, per ``D``."""
+    summary, rows = {}, []
+    for d in config.wallclock_frames:
+        row = {"D": d}
+        for mode, n in (("staggered", d), ("sequential", 1)):
+            stats = realtime.measure(d, n, mode=mode, seconds=config.wallclock_seconds,
+                                     seed=config.seed)
+            summary[f"wallclock/inaction/{mode}/D{d}"] = stats["inaction"]
+            row[f"inaction_{mode}"] = stats["inaction"]
+            if mode == "staggered":
+                summary[f"wallclock/interval_std_ms/{n}"] = stats["interval_std_ms"]
+                summary[f"wallclock/interval_mean_ms/{n}"] = stats["interval_mean_ms"]
+                row.update(N=n, interval_mean_ms=stats["interval_mean_ms"],
+                           interval_std_ms=stats["interval_std_ms"])
+        rows.append(row)
+    return summary, rows
+
+
 def main(argv=None) -> dict:
     config = harness.parse(Config, PRESETS, argv, description=__doc__,
                            prog=f"python -m experiments.{NAME}")
@@ -257,6 +291,12 @@ def main(argv=None) -> dict:
         summary.update(learned)
         realtime_learning.plot(run, config.learn_envs, config.learn_frames, summary)
         print(harness.format_table(learn_rows))
+    if config.wallclock_frames:
+        print(f"part 3: wall-clock runner at {realtime.GAME_BOY_FPS} frames/s, "
+              f"D={config.wallclock_frames}", flush=True)
+        clock, clock_rows = wallclock(config)
+        summary.update(clock)
+        print(harness.format_table(clock_rows))
     run.write_summary(summary)
     print(f"summary: {run.path / 'summary.json'}")
     return summary

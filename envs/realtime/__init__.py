@@ -1,5 +1,9 @@
-"""Realtime RL (Riemer et al., ICLR 2025): inference schedulers and the realtime wrapper."""
+"""Realtime RL (Riemer et al., ICLR 2025): inference schedulers, the simulated realtime wrapper,
+and the wall-clock runner with its host-side environments (JAX games, the PyBoy Game Boy)."""
 
+from envs.realtime.host import FrameClock, HostEnv, JaxHostEnv
+from envs.realtime.pyboy_env import GameBoyEnv
+from envs.realtime.runner import GAME_BOY_FPS, MODES, RunResult, measure, run
 from envs.realtime.schedulers import (
     KINDS,
     FrameOutput,
@@ -10,5 +14,6 @@ from envs.realtime.schedulers import (
 )
 from envs.realtime.wrapper import Realtime, RealtimeState
 
-__all__ = ["KINDS", "FrameOutput", "Realtime", "RealtimeState", "Scheduler", "SchedulerState",
-           "simulate", "statistics"]
+__all__ = ["GAME_BOY_FPS", "KINDS", "MODES", "FrameClock", "FrameOutput", "GameBoyEnv",
+           "HostEnv", "JaxHostEnv", "Realtime", "RealtimeState", "RunResult", "Scheduler",
+           "SchedulerState", "measure", "run", "simulate", "statistics"]
