@@ -17,6 +17,8 @@ Choices where the paper is silent or differs (CPU budget):
   on the paper's Game Boy table).
 * The realtime wrapper sits inside the auto-reset, so every episode restarts the inference
   processes: the first ``D`` frames of each episode are idle in both modes.
+* ``model/params/width<w>`` and ``model/frames/width<w>``: the IMPALA Q-network's size at each
+  width on the first game's observations and the ``D`` the paper's table gives it.
 * The return of a run is the mean return of the episodes finished in the last quarter of
   training (ε-greedy, ε at its final value), averaged over seeds.
 * Regret decomposition against the same learner acting on every frame with the freshest
@@ -38,6 +40,7 @@ from jaxrl.agents.dqn import DQNConfig, make_train
 from jaxrl.random_policy import baseline_return
 
 MODES = ("sequential", "staggered")
+WIDTHS = (1, 2, 4, 8, 16, 32, 64)
 BASELINES = ("noop", "random")
 # Model size (parameters) → inference time in Game Boy frames (Riemer et al. 2025, model-size
 # study).
@@ -54,6 +57,24 @@ def frames_for_params(num_params: float) -> float:
     slope = (frames[-1] - frames[-2]) / (sizes[-1] - sizes[-2])
     y = np.interp(x, sizes, frames) if x <= sizes[-1] else frames[-1] + slope * (x - sizes[-1])
     return float(np.exp(y))
+
+
+def model_sizes(obs_shape, widths, num_actions: int) -> dict[int, tuple[int, float]]:
+    """Per IMPALA width: the Q-network's parameter count and the inference time in Game Boy
+    frames that :func:`frames_for_params` gives it (the paper's model-size → ``D`` mapping)."""
+    import equinox as eqx
+    import jax
+
+    from jaxrl.agents.dqn import QNetwork
+
+    out = {}
+    for w in widths:
+        net = eqx.filter_eval_shape(QNetwork, tuple(obs_shape), num_actions, "impala_cnn",
+                                    (256,), jax.random.key(0), w)
+        count = sum(int(np.prod(x.shape)) for x in jax.tree.leaves(net)
+                    if isinstance(x, jax.ShapeDtypeStruct))
+        out[w] = (count, frames_for_params(count))
+    return out
 
 
 def scheduler(mode: str, d: int) -> Scheduler:
@@ -125,6 +146,15 @@ def regret(summary: dict, env_name: str, ds) -> dict[str, float]:
 def study(run, env_names, ds, frames: int, network: str, width: int, keys) -> tuple[dict, list]:
     """Every env × mode × D, the baselines and the regret split; ``(summary, table rows)``."""
     summary, rows = {}, []
+    env0, params0 = envs.make(env_names[0])
+    obs_shape = env0.observation_space(params0).shape
+    if len(obs_shape) == 3:  # the paper's model-size → D mapping for the IMPALA widths
+        sizes = model_sizes(obs_shape, WIDTHS, env0.action_space(params0).n)
+        for w, (count, d) in sizes.items():
+            summary[f"model/params/width{w}"] = float(count)
+            summary[f"model/frames/width{w}"] = d
+        print("  IMPALA width → parameters → Game Boy inference frames: " + ", ".join(
+            f"{w}: {c / 1e6:.2f}M → {d:.1f}" for w, (c, d) in sizes.items()), flush=True)
     for env_name in env_names:
         base = baselines(env_name, keys[0], frames)
         for b, value in base.items():

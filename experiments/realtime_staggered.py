@@ -27,7 +27,9 @@ summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``processes_needed_jitter/D<D>``, ``processes_needed_slope`` (deterministic; the paper's
 ``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``; ``return/<env>/<mode>/D<D>`` (mode sequential or staggered),
 ``return/<env>/noop``, ``return/<env>/random`` and
-``regret/<env>/<mode>/D<D>/{delay,inaction}``; ``wallclock/interval_std_ms/<N>`` and
+``regret/<env>/<mode>/D<D>/{delay,inaction}``, ``model/params/width<w>`` and
+``model/frames/width<w>`` (IMPALA Q-network size per width and the paper's ``D`` for it);
+``wallclock/interval_std_ms/<N>`` and
 ``wallclock/interval_mean_ms/<N>`` (staggered, ``N = D``), ``wallclock/inaction/<mode>/D<D>``
 (mode staggered or sequential). Plots: ``schedulers.png``, ``learning.png``.
 Expected: staggered inaction 0 with ``N >= D``, sequential ``D/(D+1)``, unstaggered

@@ -40,3 +40,16 @@ def test_regret_split_by_hand():
     assert r["regret/G/sequential/D4/inaction"] == 7.0
     assert r["regret/G/sequential/D1/inaction"] == 4.0
     assert r["regret/G/staggered/D1/delay"] == 0.0
+
+
+def test_model_sizes_count_the_built_network():
+    import equinox as eqx
+    import jax
+
+    from jaxrl.agents.dqn import QNetwork
+
+    sizes = rl.model_sizes((10, 10, 4), (1, 2), 6)
+    net = QNetwork((10, 10, 4), 6, "impala_cnn", (256,), jax.random.key(0), 2)
+    built = sum(x.size for x in jax.tree.leaves(eqx.filter(net, eqx.is_array)))
+    assert sizes[2][0] == built > sizes[1][0]
+    assert sizes[2][1] == rl.frames_for_params(built)
