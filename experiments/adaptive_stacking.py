@@ -8,8 +8,9 @@ random tie-breaking: the reference code's settings) over the stack of an adaptiv
 training, the greedy policy plays fresh episodes.
 
 Part 2 (PPO, passive T-maze, L ∈ ``ppo_lengths``): PPO with the MLP, LSTM or Transformer
-stack extractor (``jaxrl.networks.stack_extractors``) over adaptive κ=2, frame κ=2 and frame
-κ=k* (k* = L, the window that holds the cue until the junction). PPO trains on lengths drawn
+stack extractor (``jaxrl.networks.stack_extractors``) over adaptive κ=2 (one flat action head,
+or with ``--ppo-encoding multi`` two heads: move and memory), frame κ=2 and frame κ=k* (k* = L,
+the window that holds the cue until the junction). PPO trains on lengths drawn
 from [2, L] per episode (the reference scripts' ``--random_length``); the trained policy plays
 its mode on fresh mazes of length L and ``test_scale`` × L (longer than any trained on).
 Choice where the reference differs: 8 parallel environments × 128 steps per update (its batch
@@ -38,6 +39,7 @@ import numpy as np
 
 import envs
 from envs.memory import AdaptiveStack, TMaze, TMazeParams, frame_stack, is_cue
+from envs.memory.stack import ENCODINGS
 from envs.memory.tmaze import NUM_OBS
 from experiments import harness
 from jaxrl.agents import ppo
@@ -96,6 +98,9 @@ class Config:
     random_length: bool = True
     """PPO trains on lengths drawn from [2, L] each episode (the reference scripts'
     --random_length); evaluation uses L and test_scale × L exactly."""
+    ppo_encoding: str = "flat"
+    """Action encoding of PPO's adaptive stack: flat (one head, move a mod 4, memory a div 4)
+    or multi (two heads, one per action)."""
     ppo: ppo.PPOConfig = MEMORY_PPO
     """PPO hyperparameters (its env field is ignored)."""
     popgym_tasks: tuple[str, ...] = tuple(POPGYM_TASKS)
@@ -132,6 +137,9 @@ class Config:
                              f"{tuple(POPGYM_TASKS)}")
         if self.popgym_stack < 1 or self.popgym_steps < 1:
             raise ValueError("Config.popgym_stack and Config.popgym_steps must be >= 1")
+        if self.ppo_encoding not in ENCODINGS:
+            raise ValueError(f"Config.ppo_encoding={self.ppo_encoding!r} is invalid: expected "
+                             f"one of {ENCODINGS}")
         if self.test_scale < 1:
             raise ValueError(f"Config.test_scale={self.test_scale} is invalid: expected >= 1")
 
@@ -195,9 +203,9 @@ def run_tabular(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
     return summary, rows
 
 
-def ppo_env(agent: str, length: int):
+def ppo_env(agent: str, length: int, encoding: str = "flat"):
     if agent == "adaptive_k2":
-        return AdaptiveStack(TMaze(), 2, "flat", relevant=is_cue)
+        return AdaptiveStack(TMaze(), 2, encoding, relevant=is_cue)
     return frame_stack(TMaze(), 2 if agent == "frame_k2" else length, relevant=is_cue)
 
 
@@ -245,7 +253,7 @@ def run_ppo(config: Config, run: harness.RunDir, keys) -> tuple[dict, list]:
     for length in config.ppo_lengths:
         for extractor in config.extractors:
             for agent in config.ppo_agents:
-                env = ppo_env(agent, length)
+                env = ppo_env(agent, length, config.ppo_encoding)
                 train_params = TMazeParams(length=length, random_length=config.random_length)
                 program = ppo.make_train(config.ppo, make_stack_actor_critic(extractor), env,
                                          train_params)

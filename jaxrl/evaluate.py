@@ -7,7 +7,8 @@ import jax
 import jax.numpy as jnp
 
 import envs
-from jaxrl.distributions import Categorical, DiagGaussian
+from jaxrl.distributions import make_distribution
+from jaxrl.networks.build import action_sizes
 
 
 def policy_returns(policy, env, params, key: jax.Array, num_episodes: int, max_steps: int,
@@ -16,6 +17,7 @@ def policy_returns(policy, env, params, key: jax.Array, num_episodes: int, max_s
     """Returns of the first episode of each of ``num_episodes`` parallel environments run for
     ``max_steps`` steps (NaN where none finished), and per episode the sums of the ``info``
     entries named in ``sum_info``. ``deterministic`` plays the distribution's mode."""
+    sizes = action_sizes(env.action_space(params))
     env = envs.EpisodeStats(envs.AutoReset(env))
     k_reset, k_run = jax.random.split(key)
     obs, env_state = jax.vmap(env.reset, in_axes=(0, None))(
@@ -25,8 +27,7 @@ def policy_returns(policy, env, params, key: jax.Array, num_episodes: int, max_s
 
     def act(key, pstate, obs, reset):
         pstate, dist_out, _ = jax.vmap(policy)(pstate, obs, reset)
-        dist = (Categorical(dist_out) if policy.log_std is None
-                else DiagGaussian(dist_out, policy.log_std))
+        dist = make_distribution(dist_out, policy.log_std, sizes)
         action = dist.mode() if deterministic else dist.sample(key)
         return pstate, action
 

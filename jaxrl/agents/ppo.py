@@ -26,10 +26,17 @@ import optax
 from flax import struct
 
 from jaxrl import config as cfg
+from jaxrl import distributions
 from jaxrl.distributions import Categorical, DiagGaussian
 from jaxrl.gae import bootstrap_values, gae
 from jaxrl.metrics import finished_episode_mean
-from jaxrl.networks.build import CELLS, TORSOS, action_info, make_actor_critic
+from jaxrl.networks.build import (
+    CELLS,
+    TORSOS,
+    action_info,
+    action_sizes,
+    make_actor_critic,
+)
 from jaxrl.optim import clip_by_global_norm
 from jaxrl.program import TrainProgram
 from jaxrl.training_env import training_env
@@ -106,8 +113,9 @@ class Rollout:
     final: jax.Array  # V(final observation) (per-step path) or the final observation itself
 
 
-def make_distribution(discrete: bool, dist_out, log_std):
-    return Categorical(dist_out) if discrete else DiagGaussian(dist_out, log_std)
+def make_distribution(discrete: bool, dist_out, log_std, sizes=None):
+    """Categorical, MultiCategorical (several discrete heads of ``sizes``) or DiagGaussian."""
+    return distributions.make_distribution(dist_out, None if discrete else log_std, sizes)
 
 
 def clipped_loss(dist, value, traj, adv, ret, hp, mask=None):
@@ -169,6 +177,7 @@ def make_train(
     obs_shape = tuple(env.observation_space(env_params).shape)
     action_space = env.action_space(env_params)
     discrete, action_dim = action_info(action_space)
+    sizes = action_sizes(action_space)
     if network_fn is None:
         def network_fn(key, obs_shape, action_space):
             return make_actor_critic(key, obs_shape, action_space, config.network,
@@ -234,7 +243,7 @@ def make_train(
         env_state, obs, pstate, reset = carry
         noise, env_keys = xs
         new_pstate, dist_out, value = act(policy, pstate, obs, reset)
-        dist = make_distribution(discrete, dist_out, policy.log_std)
+        dist = make_distribution(discrete, dist_out, policy.log_std, sizes)
         action = dist.sample_with(noise)
         log_prob = dist.log_prob(action)
         env_action = action if discrete else jnp.clip(action, low, high)
@@ -283,7 +292,7 @@ def make_train(
     def loss_fn(policy, hp, batch):
         pstate0, traj, adv, ret = batch
         dist_out, value = evaluate(policy, pstate0, traj.obs, traj.reset)
-        dist = make_distribution(discrete, dist_out, policy.log_std)
+        dist = make_distribution(discrete, dist_out, policy.log_std, sizes)
         return clipped_loss(dist, value, traj, adv, ret, hp)
 
     minibatch_step = make_minibatch_step(loss_fn, adam)

@@ -33,7 +33,7 @@ from jaxrl.agents.ppo import (
 )
 from jaxrl.gae import bootstrap_values, gae
 from jaxrl.metrics import finished_episode_mean
-from jaxrl.networks.build import action_info
+from jaxrl.networks.build import action_info, action_sizes
 from jaxrl.pipeline.policy import NETWORKS, make_pipeline_actor_critic
 from jaxrl.pipeline.variants import VARIANTS
 from jaxrl.program import TrainProgram
@@ -98,6 +98,7 @@ def make_train(config: PPOPipelineConfig, env=None, env_params=None) -> TrainPro
     obs_shape = tuple(env.observation_space(env_params).shape)
     action_space = env.action_space(env_params)
     discrete, action_dim = action_info(action_space)
+    sizes = action_sizes(action_space)
     if config.network == "cnn" and len(obs_shape) != 3:
         cfg.fail("PPOPipelineConfig", "network", "cnn",
                  f"'mlp' for observations of shape {obs_shape} (cnn needs (H, W, C))")
@@ -131,7 +132,7 @@ def make_train(config: PPOPipelineConfig, env=None, env_params=None) -> TrainPro
         env_state, obs, pstate, reset, key = carry
         key, k_act, k_env = jax.random.split(key, 3)
         pstate2, dist_out, value = jax.vmap(policy)(pstate, obs, reset)
-        dist = make_distribution(discrete, dist_out, policy.log_std)
+        dist = make_distribution(discrete, dist_out, policy.log_std, sizes)
         action = dist.sample(k_act)
         env_action = action if discrete else jnp.clip(action, low, high)
         obs2, env_state2, reward, terminated, truncated, info = jax.vmap(
@@ -156,7 +157,7 @@ def make_train(config: PPOPipelineConfig, env=None, env_params=None) -> TrainPro
     def loss_fn(policy, hp, batch):
         pstate0, traj, adv, ret = batch
         dist_out, value = replay(policy, pstate0, traj.obs, traj.reset)
-        dist = make_distribution(discrete, dist_out, policy.log_std)
+        dist = make_distribution(discrete, dist_out, policy.log_std, sizes)
         return clipped_loss(dist, value, traj, adv, ret, hp, mask)
 
     minibatch_step = make_minibatch_step(loss_fn, adam)

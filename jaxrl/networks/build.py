@@ -18,12 +18,30 @@ CELLS = ("none", "lstm", "gru")
 
 
 def action_info(space) -> tuple[bool, int]:
-    """``(discrete, action_dim)`` of a gymnax action space."""
-    if isinstance(space, spaces.Discrete):
-        return True, int(space.n)
+    """``(discrete, action_dim)`` of a gymnax action space; ``action_dim`` is the size of the
+    policy's output (the sum of the heads' counts for several discrete heads)."""
+    sizes = action_sizes(space)
+    if sizes is not None:
+        return True, sum(sizes)
     if isinstance(space, spaces.Box):
         return False, int(np.prod(space.shape))
     raise ValueError(f"unsupported action space {space!r}: expected Discrete or Box")
+
+
+def action_sizes(space) -> tuple[int, ...] | None:
+    """Action counts of the discrete heads: ``(n,)`` for ``Discrete(n)``; for a 1-D integer
+    ``Box`` with lower bounds 0 (several discrete heads, e.g. Adaptive Stacking's two-head
+    encoding), ``high + 1`` per entry; ``None`` for a continuous ``Box``."""
+    if isinstance(space, spaces.Discrete):
+        return (int(space.n),)
+    if isinstance(space, spaces.Box) and jnp.issubdtype(space.dtype, jnp.integer):
+        low = np.broadcast_to(np.asarray(space.low), space.shape)
+        high = np.broadcast_to(np.asarray(space.high), space.shape)
+        if len(space.shape) != 1 or (low != 0).any():
+            raise ValueError(f"unsupported integer action space {space!r}: expected a 1-D Box "
+                             "with lower bounds 0 (one discrete head per entry)")
+        return tuple(int(h) + 1 for h in high)
+    return None
 
 
 def _torso(name: str, obs_shape, hidden: Sequence[int], activation: str, key):

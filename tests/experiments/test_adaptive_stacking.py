@@ -29,6 +29,9 @@ def test_bad_config_is_refused_before_training(tmp_path, capsys):
     assert err.value.code != 0
     assert "Config.lengths" in str(err.value.code) + capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+    with pytest.raises(SystemExit) as err:
+        adaptive_stacking.main(["--ppo-encoding", "three", "--out", str(tmp_path / "y")])
+    assert "Config.ppo_encoding" in str(err.value.code) + capsys.readouterr().err
 
 
 def test_memory_and_attention_ratios_follow_the_stack_sizes():
@@ -49,6 +52,14 @@ def test_ppo_adaptive_stack_solves_and_generalises_where_frame_stacks_fail(tmp_p
     assert 0.3 < summary["ppo/mlp/success/frame_k2/L6"] < 0.7  # 100 episodes: a coin flip
     assert summary["ppo/mlp/success/frame_kstar/L6"] >= 0.95
     assert summary["ppo/mlp/test_success/frame_kstar/L6"] < 0.75  # the window is too short
+
+
+@pytest.mark.slow
+def test_ppo_two_head_adaptive_stack_solves_the_tmaze(tmp_path):
+    summary = adaptive_stacking.main(["--preset", "smoke", "--parts", "ppo", "--ppo-encoding",
+                                      "multi", "--ppo-agents", "adaptive_k2",
+                                      "--out", str(tmp_path / "run")])
+    assert summary["ppo/mlp/success/adaptive_k2/L6"] >= 0.95
 
 
 @pytest.mark.slow
