@@ -76,7 +76,7 @@ class Config:
     """Part (2): games DQN learns in real time (empty: skip part 2)."""
     learn_frames: tuple[int, ...] = (1, 4, 16, 64)
     """Part (2): inference times D in frames."""
-    learn_steps: int = 100_000
+    learn_steps: int = 50_000
     """Part (2): frames of training per run (all 8 parallel games together)."""
     learn_seeds: int = 2
     """Part (2): seeds per run (vmapped)."""
