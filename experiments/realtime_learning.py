@@ -15,8 +15,11 @@ Choices where the paper is silent or differs (CPU budget):
   ``impala_cnn`` with ``width``, the paper's model-size knob); the inference time ``D`` is
   imposed, not measured from the network (``frames_for_params`` maps a parameter count to ``D``
   on the paper's Game Boy table).
-* The realtime wrapper sits inside the auto-reset, so every episode restarts the inference
-  processes: the first ``D`` frames of each episode are idle in both modes.
+* The auto-reset sits inside the realtime wrapper (``Realtime(AutoReset(game))``): the inference
+  processes run on across episodes as in a live game, so the first frames of an episode are
+  acted by actions computed on the end of the previous one. (With the reset outside, every
+  episode would begin with ``D`` idle frames, and a game whose default-action episodes are
+  shorter than ``D`` frames would never see a fresh action.)
 * ``model/params/width<w>`` and ``model/frames/width<w>``: the IMPALA Q-network's size at each
   width on the first game's observations and the ``D`` the paper's table gives it.
 * The return of a run is the mean return of the episodes finished in the last quarter of
@@ -116,7 +119,8 @@ def learn(run, env_name: str, mode: str, d: int, frames: int, network: str, widt
 
     base, params = envs.make(env_name)
     program = make_train(dqn_config(env_name, frames, network, width),
-                         env=Realtime(base, scheduler(mode, d)), env_params=params)
+                         env=Realtime(envs.AutoReset(base), scheduler(mode, d)),
+                         env_params=params)
     _, metrics, _ = train_seeds(program, keys, run, f"learn_{env_name}_{mode}_D{d}", chunks=5)
     return final_return(metrics)
 

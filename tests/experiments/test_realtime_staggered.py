@@ -30,14 +30,15 @@ def test_scheduler_study_writes_summary_and_plot(tmp_path):
     assert summary["inaction/sequential/D3"] == pytest.approx(3 / 4)
     assert summary["delay/sequential/D3"] == summary["delay/staggered_max/D3"] == 3
     assert summary["processes_needed_slope"] == pytest.approx(1.0)
-    # Part 2 on one-step episodes: the processes restart every episode and no inference of
-    # D = 2 frames finishes within one, so the noop default (action 0, reward 0) plays every
-    # frame in both modes; uniform random actions earn 1/2.
+    # Part 2 on one-step episodes paying 1 for action 1: the inference processes run on across
+    # episodes; sequential acts on one frame in D + 1 = 3 (the noop, action 0, pays nothing on
+    # the others), staggered on every frame once the agent has learnt action 1.
     game = "Probe-ActionReward"
-    assert summary[f"return/{game}/sequential/D2"] == summary[f"return/{game}/staggered/D2"] == 0
+    assert summary[f"return/{game}/sequential/D2"] <= 1 / 3 + 0.05
+    assert summary[f"return/{game}/staggered/D2"] > 0.8
     assert summary[f"return/{game}/noop"] == 0.0
     assert summary[f"return/{game}/random"] == pytest.approx(0.5, abs=0.05)
-    assert summary[f"regret/{game}/sequential/D2/inaction"] == 0.0
+    assert summary[f"regret/{game}/sequential/D2/inaction"] > 0.4
     # Part 3 on the clock (generous bounds: threads wake late on a loaded machine): three
     # staggered workers post about one action per frame (16.7 ms) and leave few frames idle;
     # one sequential worker leaves most idle (ideal 3/4).
