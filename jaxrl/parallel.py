@@ -12,6 +12,8 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxrl.program import TrainProgram
+
 
 def seed_mesh(devices=None) -> Mesh:
     devices = jax.devices() if devices is None else devices
@@ -34,5 +36,14 @@ def shard_seeds(tree, mesh: Mesh | None = None):
 
 
 def run_seeds(program, keys, mesh: Mesh | None = None):
-    """``jit(vmap(program))(keys)`` with the seed axis sharded over all devices."""
-    return jax.jit(jax.vmap(program))(shard_seeds(keys, mesh))
+    """``vmap(program)(keys)`` with the seed axis sharded over all devices.
+
+    A :class:`~jaxrl.program.TrainProgram` compiles as two programs, ``vmap(init)`` then
+    ``vmap(run)``, as the experiment harness does: one program holding both has stalled on a
+    2-core CPU inside jaxlib's batched QR (the orthogonal initialisation under ``vmap``).
+    """
+    keys = shard_seeds(keys, mesh)
+    if not isinstance(program, TrainProgram):
+        return jax.jit(jax.vmap(program))(keys)
+    states = jax.jit(jax.vmap(program.init))(keys)
+    return jax.jit(jax.vmap(lambda s: program.run(s, program.num_updates)))(states)
