@@ -52,8 +52,8 @@ from jaxrl.distributions import DiagGaussian
 from jaxrl.metrics import finished_episode_mean
 from jaxrl.networks.mlp import MLP
 from jaxrl.program import TrainProgram
-from jaxrl.training_env import training_env
 from jaxrl.replay import make_uniform_replay
+from jaxrl.training_env import training_env
 
 LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
 
@@ -157,10 +157,15 @@ class SquashedGaussianActor(eqx.Module):
         self.action_dim = action_dim
 
     def __call__(self, obs: jax.Array):
-        out = self.net(obs.reshape(-1).astype(jnp.float32))
-        mean, raw = out[: self.action_dim], out[self.action_dim:]
-        log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(raw) + 1.0)
-        return mean, log_std
+        return gaussian_head(self.net(obs.reshape(-1).astype(jnp.float32)), self.action_dim)
+
+
+def gaussian_head(out: jax.Array, action_dim: int):
+    """Split a network output ``[..., 2·A]`` into ``(mean, log_std)``, the log std squashed
+    into [−5, 2] with tanh (CleanRL)."""
+    mean, raw = out[..., :action_dim], out[..., action_dim:]
+    log_std = LOG_STD_MIN + 0.5 * (LOG_STD_MAX - LOG_STD_MIN) * (jnp.tanh(raw) + 1.0)
+    return mean, log_std
 
 
 def squashed_log_prob(u: jax.Array, mean: jax.Array, log_std: jax.Array) -> jax.Array:
@@ -262,13 +267,53 @@ LEARNER_METRICS = ("loss", "critic_loss", "actor_loss", "alpha_loss", "alpha", "
                    "entropy")
 
 
-def _adam_step(params, grads, opt_state, lr):
+def adam_init(params):
+    """The optimiser state :func:`adam_step` updates."""
+    return _ADAM.init(params)
+
+
+def adam_step(params, grads, opt_state, lr):
+    """One Adam step with a learning rate that may be a traced hyperparameter."""
     updates, opt_state = _ADAM.update(grads, opt_state)
     return eqx.apply_updates(params, jax.tree.map(lambda u: -lr * u, updates)), opt_state
 
 
-def _trainable(module):
+def trainable(module):
     return eqx.filter(module, eqx.is_inexact_array)
+
+
+# --- the losses and updates, shared with the sequence-replay agent (sac_pipeline) ------------
+
+
+def soft_q_target(reward, terminated, next_q, next_log_prob, alpha, gamma):
+    """Soft Bellman target ``r + γ(1 − terminated)(min_i Q̄_i(s', a') − α log π(a'|s'))``."""
+    not_done = 1.0 - terminated.astype(jnp.float32)
+    return reward + gamma * not_done * (next_q - alpha * next_log_prob)
+
+
+def twin_q_loss(q: jax.Array, y: jax.Array) -> jax.Array:
+    """Sum over the two critics of ``½ E[(Q_i − y)²]``; ``q`` is ``(B, 2)``, ``y`` a constant."""
+    return 0.5 * ((q - jax.lax.stop_gradient(y)[:, None]) ** 2).mean(0).sum()
+
+
+def policy_loss(q: jax.Array, log_prob: jax.Array, alpha) -> jax.Array:
+    """``E[α log π(a|s) − min_i Q_i(s, a)]`` over the batch (§4.2, eq. 7 reparameterised)."""
+    return (alpha * log_prob - q).mean()
+
+
+def temperature_step(log_alpha, alpha_opt, log_prob, target_entropy, lr):
+    """One Adam step on ``−α·(E[log π] + H̄)`` in ``log α``; ``(log_alpha, alpha_opt, loss)``."""
+    entropy_gap = jax.lax.stop_gradient(log_prob) + target_entropy
+    alpha_loss, alpha_grad = jax.value_and_grad(
+        lambda la: -jnp.exp(la) * entropy_gap)(log_alpha)
+    log_alpha, alpha_opt = adam_step(log_alpha, alpha_grad, alpha_opt, lr)
+    return log_alpha, alpha_opt, alpha_loss
+
+
+def polyak_update(critic, target, tau):
+    """Target critics ``τ·critic + (1 − τ)·target`` (static fields taken from ``critic``)."""
+    target = optax.incremental_update(trainable(critic), trainable(target), tau)
+    return eqx.combine(target, critic)
 
 
 def make_train(config: SACConfig, env=None, env_params=None) -> TrainProgram:
@@ -290,22 +335,21 @@ def make_train(config: SACConfig, env=None, env_params=None) -> TrainProgram:
         log_alpha = jnp.log(jnp.asarray(hp.alpha, jnp.float32))
         return SACState(
             actor=actor, critic=critic, target_critic=critic, log_alpha=log_alpha,
-            actor_opt=_ADAM.init(_trainable(actor)), critic_opt=_ADAM.init(_trainable(critic)),
+            actor_opt=_ADAM.init(trainable(actor)), critic_opt=_ADAM.init(trainable(critic)),
             alpha_opt=_ADAM.init(log_alpha), buffer=buffer.init(item), env_state=env_state,
             obs=obs, key=key, update_index=jnp.zeros((), jnp.int32), hp=hp,
         )
 
     def critic_loss(critic, actor, target, alpha, batch, key, hp):
         next_q, next_log_prob = variant.soft_terms(actor, target, batch["next_obs"], key)
-        not_done = 1.0 - batch["terminated"].astype(jnp.float32)
-        y = batch["reward"] + hp.gamma * not_done * (next_q - alpha * next_log_prob)
+        y = soft_q_target(batch["reward"], batch["terminated"], next_q, next_log_prob, alpha,
+                          hp.gamma)
         q = variant.q(critic, batch["obs"], batch["action"])  # (B, 2)
-        loss = 0.5 * ((q - jax.lax.stop_gradient(y)[:, None]) ** 2).mean(0).sum()
-        return loss, q.mean()
+        return twin_q_loss(q, y), q.mean()
 
     def actor_loss(actor, critic, alpha, obs, key):
         q, log_prob = variant.soft_terms(actor, critic, obs, key)
-        return (alpha * log_prob - q).mean(), log_prob.mean()
+        return policy_loss(q, log_prob, alpha), log_prob.mean()
 
     critic_grad = eqx.filter_value_and_grad(critic_loss, has_aux=True)
     actor_grad = eqx.filter_value_and_grad(actor_loss, has_aux=True)
@@ -317,22 +361,19 @@ def make_train(config: SACConfig, env=None, env_params=None) -> TrainProgram:
         alpha = jnp.exp(log_alpha)
 
         (c_loss, q_mean), grads = critic_grad(critic, actor, target, alpha, batch, k_critic, hp)
-        critic, critic_opt = _adam_step(critic, grads, critic_opt, hp.critic_lr)
+        critic, critic_opt = adam_step(critic, grads, critic_opt, hp.critic_lr)
 
         # only the first argument is differentiated: the critics are constants here
         (a_loss, log_prob), grads = actor_grad(actor, critic, alpha, batch["obs"], k_actor)
-        actor, actor_opt = _adam_step(actor, grads, actor_opt, hp.actor_lr)
+        actor, actor_opt = adam_step(actor, grads, actor_opt, hp.actor_lr)
 
         if config.autotune:
-            entropy_gap = jax.lax.stop_gradient(log_prob) + variant.target_entropy(hp)
-            alpha_loss, alpha_grad = jax.value_and_grad(
-                lambda la: -jnp.exp(la) * entropy_gap)(log_alpha)
-            log_alpha, alpha_opt = _adam_step(log_alpha, alpha_grad, alpha_opt, hp.alpha_lr)
+            log_alpha, alpha_opt, alpha_loss = temperature_step(
+                log_alpha, alpha_opt, log_prob, variant.target_entropy(hp), hp.alpha_lr)
         else:
             alpha_loss = jnp.zeros((), jnp.float32)
 
-        target = optax.incremental_update(_trainable(critic), _trainable(target), hp.tau)
-        target = eqx.combine(target, critic)
+        target = polyak_update(critic, target, hp.tau)
         metrics = {"loss": c_loss + a_loss + alpha_loss, "critic_loss": c_loss,
                    "actor_loss": a_loss, "alpha_loss": alpha_loss, "alpha": alpha,
                    "q_mean": q_mean, "entropy": -log_prob}
