@@ -6,6 +6,10 @@
 ``masac``); both learners share the hyperparameters, as in the reference. Training is single-step online: one update per
 environment step, learning from step ``batch_size`` on. ``num_steps`` is rounded down to whole
 ``horizon``-step episodes (one episode per ``update``: 50 000 → 49 950 steps).
+
+``game = "cheetah2"`` (:mod:`envs.cheetah2`, two agents sharing one brax HalfCheetah) takes the
+continuous path (:mod:`jaxrl.further.continuous_learner`, a tanh-squashed Gaussian policy);
+its peer must be a learner (``self`` or a method), not ``tabular_q``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from jaxrl.config import (
 
 METHODS = ("further", "lili", "masac")
 PEERS = ("tabular_q", "self", *METHODS)
+CONTINUOUS_GAMES = ("cheetah2",)
 
 
 @config_dataclass
@@ -34,7 +39,7 @@ class FurtherConfig:
     method as agent 0: self-play) or a method."""
     game: str = static_field("bach_stravinsky")
     """A name in envs.games.GAMES (ibs = bach_stravinsky, ic = coordination,
-    imp = matching_pennies)."""
+    imp = matching_pennies) or in CONTINUOUS_GAMES (cheetah2)."""
     num_steps: int = static_field(50_000)
     horizon: int = static_field(150)
     batch_size: int = static_field(256)
@@ -59,7 +64,11 @@ class FurtherConfig:
 
         one_of(self, "method", METHODS)
         one_of(self, "peer", PEERS)
-        one_of(self, "game", tuple(GAMES))
+        one_of(self, "game", (*GAMES, *CONTINUOUS_GAMES))
+        if self.game in CONTINUOUS_GAMES and self.peer == "tabular_q":
+            raise ConfigError(f"FurtherConfig.peer={self.peer!r} is invalid with "
+                              f"game={self.game!r}: expected self or one of "
+                              f"{', '.join(METHODS)} (the tabular Q peer is for matrix games)")
         positive(self, "num_steps", "horizon", "hidden", "latent", "actor_lr", "critic_lr",
                  "inference_lr", "max_grad_norm")
         non_negative(self, "gain_lr", "alpha", "kl_weight")
@@ -86,11 +95,19 @@ REFERENCE = {
             "actor_lr": 1e-3, "critic_lr": 1e-2, "gain_lr": 0.05, "inference_lr": 1e-2,
             "hidden": 64, "latent": 5, "alpha": 0.35, "num_steps": 1_000_000, "batch_size": 64,
             "polyak": 0.995},
+    # Not a reference config (the paper gives none for its continuous domains): SAC's
+    # HalfCheetah settings (Haarnoja et al. 2018: lr 3e-4, α 0.2 as reward scale 5, brax's
+    # 1000-step episodes) with narrower networks and a 64-transition window, FURTHER vs MASAC.
+    "cheetah2": {"game": "cheetah2", "method": "further", "peer": "masac",
+                 "actor_lr": 3e-4, "critic_lr": 3e-4, "gain_lr": 0.02, "inference_lr": 3e-4,
+                 "hidden": 64, "latent": 5, "alpha": 0.2, "num_steps": 200_000,
+                 "batch_size": 64, "polyak": 0.995, "horizon": 1000},
 }
 
 
 def reference_config(name: str, **overrides) -> FurtherConfig:
-    """The reference config ``ibs``, ``ic`` or ``imp`` with ``overrides``."""
+    """The reference config ``ibs``, ``ic``, ``imp`` (or our ``cheetah2``) with
+    ``overrides``."""
     if name not in REFERENCE:
         raise ConfigError(f"reference config {name!r} is unknown: expected one of "
                           f"{', '.join(REFERENCE)}")

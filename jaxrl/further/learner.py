@@ -68,12 +68,16 @@ class Learner:
         """Fresh state of the method ``METHODS[method]`` (a Python or traced integer)."""
         c = self.config
         nets = FurtherNets(self.obs_size, self.num_actions, c.hidden, c.latent, key)
-        gain = jnp.zeros((), jnp.float32)
         b = c.batch_size
         window = {"obs": jnp.zeros((b, self.obs_size)), "z": jnp.zeros((b, c.latent)),
                   "own_action": jnp.zeros((b,), jnp.int32),
                   "peer_action": jnp.zeros((b,), jnp.int32), "reward": jnp.zeros((b,)),
                   "next_obs": jnp.zeros((b, self.obs_size))}
+        return self.fresh_state(nets, window, method)
+
+    def fresh_state(self, nets, window: dict, method) -> LearnerState:
+        """The state of new networks ``nets`` with an empty ``window`` (zeros)."""
+        gain = jnp.zeros((), jnp.float32)
         return LearnerState(
             nets=nets, gain=gain,
             opt_actor=self.opt_actor.init(_params(nets.actor)),
@@ -82,7 +86,7 @@ class Learner:
             opt_inference=self.opt_inference.init(_params((nets.encoder, nets.decoder))),
             average=jnp.asarray(method == METHODS.index("further"), jnp.float32),
             use_latent=jnp.asarray(method != METHODS.index("masac"), jnp.float32),
-            z=jnp.zeros((c.latent,)), window=window)
+            z=jnp.zeros((self.config.latent,)), window=window)
 
     def policy(self, state: LearnerState, obs) -> jax.Array:
         """Action probabilities ``softmax(actor([obs, z]))``."""

@@ -11,6 +11,9 @@ Per-update metrics: ``env_steps``, ``episode_return`` (agent 0's return of the e
 (sum of both learners' losses, mean over the episode), ``reward/agent_k`` (mean reward per step),
 ``prob_A/agent_k`` (mean probability of action A = 0), ``gain`` (agent 0's ρ̂ at the end),
 ``critic_loss``, ``inference_loss``, ``kl``.
+
+A continuous game (``cheetah2``) is handed to
+:func:`jaxrl.further.train_continuous.make_continuous_train`.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ from flax import struct
 
 from envs.games import make_game
 from envs.multi_agent import MultiAgentAutoReset
-from jaxrl.further.config import METHODS, FurtherConfig
+from jaxrl.further.config import CONTINUOUS_GAMES, METHODS, FurtherConfig
 from jaxrl.further.learner import Learner, LearnerState
+from jaxrl.further.train_continuous import make_continuous_train
 from jaxrl.games import FurtherQ, PeerStep
 from jaxrl.program import TrainProgram
 
@@ -38,6 +42,8 @@ class RunnerState:
 
 
 def make_train(config: FurtherConfig) -> TrainProgram:
+    if config.game in CONTINUOUS_GAMES:
+        return make_continuous_train(config)
     env, params = make_game(config.game, max_steps_in_episode=config.horizon)
     if env.num_actions[0] != env.num_actions[1]:
         raise ValueError(f"FurtherConfig.game={config.game!r} has actions {env.num_actions}: "

@@ -1,6 +1,6 @@
 """The FURTHER experiment: the smoke preset writes its files and the summary keys the issue
-names (slow: one compile of the whole training program), bad configs stop before anything
-runs, and the summary of known metrics is right."""
+names (slow: one compile of the whole training program; cheetah2's also compiles brax
+physics), bad configs stop before anything runs, and the summary of known metrics is right."""
 
 import json
 
@@ -25,6 +25,27 @@ def test_smoke_preset(tmp_path):
     for m in METHODS:
         r0, r1 = summary[f"avg_reward/ibs/{m}/agent_0"], summary[f"avg_reward/ibs/{m}/agent_1"]
         assert 0.0 <= r0 <= 2.0 and 0.0 <= r1 <= 2.0
+
+
+@pytest.mark.slow
+def test_cheetah2_smoke_preset(tmp_path):
+    summary = further.main(["--game", "cheetah2", "--preset", "smoke", "--out", str(tmp_path)])
+    assert {p.name for p in tmp_path.iterdir()} >= {"config.json", "summary.json",
+                                                     "metrics.jsonl", "learning_curves.png"}
+    expected = {f"avg_reward/cheetah2/{m}/{a}" for m in METHODS for a in ("agent_0", "agent_1")}
+    assert set(summary) == expected | {"gain_error/cheetah2"}
+    assert all(np.isfinite(v) for v in summary.values())
+
+
+def test_cheetah2_cpu_presets():
+    # a few thousand steps in 200-step episodes on a CPU; the paper preset keeps brax's 1000
+    default = further.Config(game="cheetah2")
+    assert further.resolve_steps(default) == 3000 and further.overrides(default) == {
+        "horizon": 200}
+    paper = further.Config(game="cheetah2", preset="paper")
+    assert further.resolve_steps(paper) == 200_000 and further.overrides(paper) == {}
+    assert further.overrides(further.Config(game="ibs")) == {}  # matrix games unchanged
+    assert further.resolve_steps(further.Config(game="imp")) == 20_000
 
 
 def test_bad_config_fails_before_running(tmp_path, capsys):
@@ -65,6 +86,11 @@ def test_summary_of_known_metrics():
     # seed 0: 150·(2·1 + 10·2) = 3300; seeds 1, 2: 150·12 = 1800 -> mean 2300
     assert imp["accumulated_reward/further"] == pytest.approx(2300.0)
     assert "frac_seeds_peer_on_A/further" not in imp
+    cheetah, _ = further.summarise(further.Config(game="cheetah2", methods=("further", "lili")),
+                                   fake_metrics())
+    assert set(cheetah) == {f"avg_reward/cheetah2/{m}/{a}" for m in ("further", "lili")
+                            for a in ("agent_0", "agent_1")} | {"gain_error/cheetah2"}
+    assert cheetah["gain_error/cheetah2"] == pytest.approx(0.5)
 
 
 def test_cpu_seed_groups_divide_the_seeds():
