@@ -26,6 +26,7 @@ from envs.games import make_game
 from envs.multi_agent import MultiAgentAutoReset
 from jaxrl.further.config import CONTINUOUS_GAMES, METHODS, FurtherConfig
 from jaxrl.further.learner import Learner, LearnerState
+from jaxrl.further.metrics import episode_metrics
 from jaxrl.further.train_continuous import make_continuous_train
 from jaxrl.games import FurtherQ, PeerStep
 from jaxrl.program import TrainProgram
@@ -102,11 +103,7 @@ def make_train(config: FurtherConfig) -> TrainProgram:
 
     def update(runner: RunnerState):
         runner, steps = jax.lax.scan(env_step, runner, None, length=config.horizon)
-        metrics = {k: v.mean() for k, v in steps.items()}
-        metrics["gain"] = steps["gain"][-1]
-        metrics["episode_return"] = steps["reward/agent_0"].sum()
-        metrics["env_steps"] = runner.n.astype(jnp.float32)
-        return runner, metrics
+        return runner, episode_metrics(steps, runner.n)
 
     return TrainProgram(init, update, config.num_steps // config.horizon, config.horizon)
 

@@ -27,6 +27,7 @@ from envs.cheetah2 import make_cheetah2
 from jaxrl.further.config import METHODS, FurtherConfig
 from jaxrl.further.continuous_learner import ContinuousLearner
 from jaxrl.further.learner import LearnerState
+from jaxrl.further.metrics import episode_metrics
 from jaxrl.program import TrainProgram
 
 
@@ -87,10 +88,6 @@ def make_continuous_train(config: FurtherConfig) -> TrainProgram:
         obs, env_state = env.reset_env(k_reset, params)
         (runner, _, _), steps = jax.lax.scan(
             env_step, (runner.replace(key=key), env_state, obs), None, length=config.horizon)
-        metrics = {k: v.mean() for k, v in steps.items()}
-        metrics["gain"] = steps["gain"][-1]
-        metrics["episode_return"] = steps["reward/agent_0"].sum()
-        metrics["env_steps"] = runner.n.astype(jnp.float32)
-        return runner, metrics
+        return runner, episode_metrics(steps, runner.n)
 
     return TrainProgram(init, update, config.num_steps // config.horizon, config.horizon)
