@@ -48,8 +48,8 @@ def test_model_sizes_count_the_built_network():
 
     from jaxrl.agents.dqn import QNetwork
 
-    sizes = rl.model_sizes((10, 10, 4), (1, 2), 6)
-    net = QNetwork((10, 10, 4), 6, "impala_cnn", (256,), jax.random.key(0), 2)
+    sizes = rl.model_sizes((4, 4, 1), (1, 2), 6)
+    net = QNetwork((4, 4, 1), 6, "impala_cnn", (256,), jax.random.key(0), 2)
     built = sum(x.size for x in jax.tree.leaves(eqx.filter(net, eqx.is_array)))
     assert sizes[2][0] == built > sizes[1][0]
     assert sizes[2][1] == rl.frames_for_params(built)

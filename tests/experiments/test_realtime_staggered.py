@@ -10,7 +10,7 @@ from experiments import realtime_staggered
 
 TINY = ["--inference-frames", "1", "3", "4", "--seeds", "1", "--measure-periods", "4",
         "--learn-envs", "Probe-ActionReward", "--network", "mlp", "--learn-frames", "2",
-        "--learn-steps", "800", "--wallclock-frames", "3", "--wallclock-seconds", "1"]
+        "--learn-steps", "800", "--wallclock-frames"]  # the runner has its own tests
 
 
 def test_scheduler_study_writes_summary_and_plot(tmp_path):
@@ -39,12 +39,6 @@ def test_scheduler_study_writes_summary_and_plot(tmp_path):
     assert summary[f"return/{game}/noop"] == 0.0
     assert summary[f"return/{game}/random"] == pytest.approx(0.5, abs=0.05)
     assert summary[f"regret/{game}/sequential/D2/inaction"] > 0.4
-    # Part 3 on the clock (generous bounds: threads wake late on a loaded machine): three
-    # staggered workers post about one action per frame (16.7 ms) and leave few frames idle;
-    # one sequential worker leaves most idle (ideal 3/4).
-    assert 10 < summary["wallclock/interval_mean_ms/3"] < 25
-    assert summary["wallclock/inaction/staggered/D3"] < 0.35
-    assert summary["wallclock/inaction/sequential/D3"] > 0.55
 
 
 @pytest.mark.slow
@@ -52,6 +46,12 @@ def test_smoke_preset_learns_in_real_time(tmp_path):
     summary = realtime_staggered.main(["--preset", "smoke", "--out", str(tmp_path)])
     for mode in ("sequential", "staggered"):
         assert np.isfinite(summary[f"return/Breakout-MinAtar/{mode}/D4"])
+    # Part 3 on the clock (generous bounds: threads wake late on a loaded machine): four
+    # staggered workers post about one action per frame (16.7 ms) and leave few frames idle;
+    # one sequential worker leaves most idle (ideal 4/5).
+    assert 10 < summary["wallclock/interval_mean_ms/4"] < 25
+    assert summary["wallclock/inaction/staggered/D4"] < 0.35
+    assert summary["wallclock/inaction/sequential/D4"] > 0.55
 
 
 def test_bad_config_fails_before_running(tmp_path):

@@ -56,8 +56,8 @@ Q_TARGET = jnp.array([[0.0, 0.0], [1.0, 4.0]])
     ],
 )
 def test_td_loss_by_hand(double, loss, expected):
-    online = lambda o: Q_ONLINE[o[0]]  # noqa: E731
-    target = lambda o: Q_TARGET[o[0]]  # noqa: E731
+    online = lambda o: Q_ONLINE[o[0]]
+    target = lambda o: Q_TARGET[o[0]]
     batch = Transition(obs=jnp.array([[0], [1]]), action=jnp.array([1, 0]),
                        reward=jnp.array([1.0, 0.0]), next_obs=jnp.array([[1], [1]]),
                        terminated=jnp.array([0.0, 1.0]))
@@ -227,13 +227,15 @@ def test_stores_the_action_the_realtime_wrapper_applied():
 
 def test_impala_network_q_values():
     """The IMPALA torso: one Q-value per action, channels scaled by ``width``."""
+    import equinox as eqx
+
     from jaxrl.agents.dqn import QNetwork
 
-    key = jax.random.key(0)
-    narrow = QNetwork((10, 10, 4), 3, "impala_cnn", (8,), key, width=1)
-    wide = QNetwork((10, 10, 4), 3, "impala_cnn", (8,), key, width=2)
-    obs = jnp.ones((10, 10, 4), jnp.bool_)
-    assert narrow(obs).shape == wide(obs).shape == (3,)
+    def build(width):
+        return QNetwork((4, 4, 1), 3, "impala_cnn", (8,), jax.random.key(0), width=width)
+
+    narrow, wide = eqx.filter_eval_shape(build, 1), eqx.filter_eval_shape(build, 2)
+    assert build(1)(jnp.ones((4, 4, 1), jnp.bool_)).shape == (3,)
     assert wide.torso.stages[0].conv.out_channels == 2 * narrow.torso.stages[0].conv.out_channels
     with pytest.raises(ConfigError, match=r"DQNConfig\.width="):
         DQNConfig(network="impala_cnn", width=0)
