@@ -45,6 +45,7 @@ import envs
 import envs.scalable as sc
 from experiments import harness, scalable_sequence
 from experiments.ppo_baseline import MINATAR_PPO
+from experiments.scalable_sequence import loglog_slope
 from jaxrl import mdp
 from jaxrl.agents.avg_reward import AGENTS
 
@@ -163,14 +164,6 @@ def _parse_env(name: str):
         return lambda rooms: sc.NCycle(rooms, 5, "cycles", exponent=int(arg[1:]))
     raise ValueError(f"Config.tmix_envs: {name!r} is not NBottleneck-<order> "
                      f"(order in {ORDERS}) or NCycle-x<exponent>")
-
-
-def loglog_slope(xs, ys) -> float:
-    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
-    ok = np.isfinite(ys) & (ys > 0)
-    if ok.sum() < 2:
-        return float("nan")
-    return float(np.polyfit(np.log(xs[ok]), np.log(ys[ok]), 1)[0])
 
 
 def goal_seeking_tmix(env, params, epsilon: float) -> float:

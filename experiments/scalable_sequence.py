@@ -73,9 +73,12 @@ def random_actor(env, params):
 
 
 def loglog_slope(xs, ys) -> float:
+    """Slope of log ys against log xs over the finite positive ys (NaN with fewer than two)."""
     xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     ok = np.isfinite(ys) & (ys > 0)
-    return float(np.polyfit(np.log(xs[ok]), np.log(ys[ok]), 1)[0]) if ok.sum() >= 2 else np.nan
+    if ok.sum() < 2:
+        return float("nan")
+    return float(np.polyfit(np.log(xs[ok]), np.log(ys[ok]), 1)[0])
 
 
 def study(games, tasks, periods, policy: str, train_steps: int, num_bins: int, eps: float,
