@@ -14,6 +14,11 @@ Per-update metrics: ``env_steps``, ``episode_return`` (agent 0's return of the e
 
 A continuous game (``cheetah2``) is handed to
 :func:`jaxrl.further.train_continuous.make_continuous_train`.
+
+Agent 1 may also be any :class:`jaxrl.games.Peer` (``make_train(config, peer=LOLA())``, on a
+matrix game): it replaces ``config.peer`` and learns from every transition, with agent 0's
+current memory-1 policy (its actor on each state's observation at its current latent) as
+``PeerStep.other_policy``, which exact-gradient peers such as LOLA differentiate through.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from jaxrl.further.config import CONTINUOUS_GAMES, METHODS, FurtherConfig
 from jaxrl.further.learner import Learner, LearnerState
 from jaxrl.further.metrics import episode_metrics
 from jaxrl.further.train_continuous import make_continuous_train
-from jaxrl.games import FurtherQ, PeerStep
+from jaxrl.games import FurtherQ, Peer, PeerStep
 from jaxrl.program import TrainProgram
 
 
@@ -42,8 +47,15 @@ class RunnerState:
     key: jax.Array
 
 
-def make_train(config: FurtherConfig) -> TrainProgram:
+def make_train(config: FurtherConfig, peer: Peer | None = None) -> TrainProgram:
+    """The training program of ``config``; ``peer`` (a :class:`jaxrl.games.Peer`) overrides
+    ``config.peer`` as agent 1 on a matrix game."""
+    if peer is not None and not isinstance(peer, Peer):
+        raise TypeError(f"make_train(peer=...) takes a jaxrl.games.Peer, got {type(peer)!r}")
     if config.game in CONTINUOUS_GAMES:
+        if peer is not None:
+            raise ValueError(f"FurtherConfig.game={config.game!r} is continuous: its peer is a "
+                             "learner named by FurtherConfig.peer, not a jaxrl.games.Peer")
         return make_continuous_train(config)
     env, params = make_game(config.game, max_steps_in_episode=config.horizon)
     if env.num_actions[0] != env.num_actions[1]:
@@ -52,9 +64,11 @@ def make_train(config: FurtherConfig) -> TrainProgram:
     game = MultiAgentAutoReset(env)
     m = env.num_actions[0]
     learner_0 = Learner(config, env.num_states, m)
-    tabular = config.peer == "tabular_q"
-    peer = FurtherQ(frozen_steps=config.batch_size) if tabular else None
+    if peer is None and config.peer == "tabular_q":
+        peer = FurtherQ(frozen_steps=config.batch_size)
+    tabular = peer is not None  # agent 1 is a game peer, not a FURTHER-family learner
     learner_1 = None if tabular else Learner(config, env.num_states, m)
+    observations = jnp.eye(env.num_states, dtype=jnp.float32)  # one-hot of each state index
     payoffs = jnp.asarray(params.payoffs, jnp.float32)
 
     def init(key, method=None):
@@ -87,9 +101,10 @@ def make_train(config: FurtherConfig) -> TrainProgram:
         agent_0, m0 = learner_0.step(runner.agent_0, _transition(
             obs, runner.agent_0.z, a0, a1, r0, next_obs), n, k_l0)
         if tabular:
+            table_0 = jax.vmap(lambda o: learner_0.policy(runner.agent_0, o))(observations)
             agent_1 = peer.update(runner.agent_1, PeerStep(
                 state=s, actions=jnp.stack([a0, a1]), reward=r1,
-                next_state=env_state.state_index, other_policy=jnp.zeros(()), payoffs=payoffs))
+                next_state=env_state.state_index, other_policy=table_0, payoffs=payoffs))
             loss_1 = 0.0
         else:
             agent_1, m1 = learner_1.step(runner.agent_1, _transition(
