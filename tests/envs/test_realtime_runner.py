@@ -1,6 +1,8 @@
 """The wall-clock realtime runner (Riemer et al., ICLR 2025, Algorithm 1) and JaxHostEnv.
 
-Shutdown tests run at 250 frames/s; the tests that measure schedules run at 100 frames/s for
+Shutdown tests run at 250 frames/s; the tests that measure schedules (marked slow: they read the
+wall clock, so a busy machine can push a correct runner past their bounds; the schedules
+themselves are tested as pure functions in test_realtime_schedulers.py) run at 100 frames/s for
 about a second, so a post has half a frame (5 ms) of slack on either side. Their tolerances are
 generous on purpose: on a loaded 2-core machine (measured while writing them: load average 6)
 threads woke up to ~6 ms late, so a post could slip into the next frame and the staggered
@@ -84,6 +86,7 @@ def test_keyboard_interrupt_in_the_main_loop_stops_the_workers(mode, workers):
     assert env.frame == 20
 
 
+@pytest.mark.slow
 def test_staggered_with_n_equal_d_acts_every_frame_and_sequential_one_in_d_plus_one():
     fps = SCHEDULE_FPS
     kw = {"num_frames": 100, "fps": fps, "imposed_seconds": D / fps}
@@ -103,6 +106,7 @@ def test_staggered_with_n_equal_d_acts_every_frame_and_sequential_one_in_d_plus_
     assert np.median(sequential.staleness[sequential.fresh]) == D + 1
 
 
+@pytest.mark.slow
 def test_an_overrun_raises_tau_max_and_the_workers_respace():
     # Calls pad to D frames; one call (on frame 30's observation) takes 1.5·D frames.
     fps, frames, workers = SCHEDULE_FPS, 120, 8
