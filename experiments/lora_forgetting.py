@@ -129,24 +129,17 @@ class Config:
     max_new_tokens: int = 12
 
     def __post_init__(self):
-        for name in ("seeds", "task_train", "task_test", "replay_per_entity", "lora_r",
-                     "steps", "batch_size", "grad_accum_steps", "max_len", "replay_seq_len",
-                     "eval_every", "eval_questions", "max_new_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Config.{name}={value!r} is invalid: expected an integer >= 1")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"Config.seed={self.seed!r} is invalid: expected an integer >= 0")
+        harness.ints_at_least(self, 1, "seeds", "task_train", "task_test", "replay_per_entity",
+                              "lora_r", "steps", "batch_size", "grad_accum_steps", "max_len",
+                              "replay_seq_len", "eval_every", "eval_questions", "max_new_tokens")
+        harness.ints_at_least(self, 0, "seed")
         if not self.variants or any(v not in VARIANTS for v in self.variants) \
                 or len(set(self.variants)) != len(self.variants):
             raise ValueError(f"Config.variants={self.variants!r} is invalid: expected distinct "
                              f"names from {VARIANTS}")
         if self.task not in TASKS:
             raise ValueError(f"Config.task={self.task!r} is invalid: expected one of {TASKS}")
-        for name in ("lora_alpha", "learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Config.{name}={getattr(self, name)!r} is invalid: "
-                                 "expected > 0")
+        harness.positive_numbers(self, "lora_alpha", "learning_rate")
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(f"Config.warmup_steps={self.warmup_steps} is invalid: expected "
                              f"0 to steps={self.steps}")

@@ -67,10 +67,7 @@ class Config:
                                  "envs.registered()")
         if not self.envs:
             raise ValueError("Config.envs: expected at least one environment")
-        if self.seeds < 1:
-            raise ValueError(f"Config.seeds={self.seeds} is invalid: expected an integer >= 1")
-        if self.chunks < 1:
-            raise ValueError(f"Config.chunks={self.chunks} is invalid: expected an integer >= 1")
+        harness.ints_at_least(self, 1, "seeds", "chunks")
 
 
 PRESETS = {

@@ -104,13 +104,8 @@ class Config:
                     "intermediate_size", "layers", "heads", "kv_heads", "seq_len", "batch_size",
                     "pretrain_epochs", "sft_epochs", "sft_batch_size", "sft_max_len",
                     "eval_questions", "max_new_tokens")
-        if not isinstance(self.sft_replay_every, int) or self.sft_replay_every < 0:
-            raise ValueError(f"Config.sft_replay_every={self.sft_replay_every!r} is invalid: "
-                             "expected an integer >= 0")
-        for name in positive:
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"Config.{name}={value!r} is invalid: expected an integer >= 1")
+        harness.ints_at_least(self, 0, "sft_replay_every")
+        harness.ints_at_least(self, 1, *positive)
         unknown = [a for a in self.attributes if a not in world_data.ATTRIBUTE_NAMES]
         if unknown or not self.attributes:
             raise ValueError(f"Config.attributes={self.attributes!r}: expected names from "
@@ -118,9 +113,7 @@ class Config:
         if not 0 < self.heldout_fraction < 1:
             raise ValueError(f"Config.heldout_fraction={self.heldout_fraction} is invalid: "
                              "expected a number in (0, 1)")
-        for name in ("pretrain_lr", "sft_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"Config.{name}={getattr(self, name)} is invalid: expected > 0")
+        harness.positive_numbers(self, "pretrain_lr", "sft_lr")
         if self.hidden_size % self.heads or (self.hidden_size // self.heads) % 2:
             raise ValueError(f"Config.heads={self.heads} must divide hidden_size="
                              f"{self.hidden_size} into an even head width")
