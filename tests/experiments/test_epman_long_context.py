@@ -1,5 +1,6 @@
 """The epman_long_context command: bad settings stop it before training; the smoke preset writes
-the summary keys of every task, method and length and the plot (slow)."""
+the summary keys of every task, method (EpMAN also with perturbed ranks) and length and the
+plot (slow)."""
 
 import json
 
@@ -29,6 +30,9 @@ def test_smoke_preset_outputs(tmp_path):
     cfg = exp.Config(**exp.PRESETS["smoke"])
     lengths = [cfg.train_len * m for m in cfg.multipliers]
     want = {f"accuracy/{t}/{m}/len{n}" for t in cfg.tasks for m in exp.METHODS for n in lengths}
+    # EpMAN read with a_mem permuted among the top-K chunks (accuracy only)
+    want |= {f"accuracy/{t}/epman_{w}_{s}_perturbed/len{n}" for t in cfg.tasks
+             for w in ("uniform", "noisy") for s in ("narrow", "broad") for n in lengths}
     want |= {f"{k}/{m}/len{n}" for k in ("memory_bytes", "ms_per_token") for m in exp.METHODS
              for n in lengths}
     assert set(summary) == want
