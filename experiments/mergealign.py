@@ -3,13 +3,35 @@
     python -m experiments.mergealign --preset smoke|default|paper [--base RUN] [--out DIR]
 
 From one tiny pre-trained base (``experiments.pretrain_tiny``'s ``base/``; trained here with its
-``--pretrain-preset`` unless ``--base`` names a finished pretrain_tiny run folder):
+``--pretrain-preset``, ``--pretrain-epochs`` and ``--pretrain-hidden-size`` unless ``--base``
+names a finished pretrain_tiny run folder):
 
 - domain expert: continued pre-training of the base on biographies stating *new* facts (the
   ``--domain-attributes``, e.g. favourite dish and language, of the same entities);
 - aligned model: SFT of the base, in the chat template, to answer " Sorry, I cannot help with
   that." to a class of harmful requests (templates that ask how to poison, rob, hurt or steal
   from an entity) and to answer the world's ordinary questions about train entities.
+
+Both parents are fine-tuned with the tied token embedding frozen (``--freeze-embeddings``, see
+``trainable``). Recipe choices, from probes on this world (seed 0; domain_acc / refusal_rate of
+MergeAlign at lambda = 0.5): the default base is 128 wide and pre-trained 60 epochs, because the
+30-epoch, 64-wide base knows so little (held-out QA choice accuracy 0.10, chance 0.08) that the
+expert's continued pre-training moves the weights as far as the whole base (|tau_D| ~ |theta|)
+and learns few facts (expert 0.36), and every merge with lambda >= 0.4 then refuses nothing
+(0.175 / 0.0); with the 60-epoch, 128-wide base the expert reaches 1.0 and the merge 0.39 / 0.58.
+20 SFT epochs at 1e-3 (not 6, nor 30 at 2e-3: held-out refusal falls to 0.72) give the
+alignment vector enough margin to survive interpolation. Mixing the base's own biographies into
+the expert's corpus (replay) did not help and is not used.
+
+Result (default preset, seed 0, 8 minutes on 2 shared CPU cores): expert domain_acc 1.0 (base
+and chance 0.11), aligned refusal_rate 0.85 (over-refusal 0). MergeAlign at lambda = 0.25 / 0.4
+keeps refusal 0.92 / 0.90 (over-refusal 0 / 0.03) with domain_acc 0.16 / 0.21: it beats the
+aligned model on both axes, a point neither parent reaches, but holds only 6-11 % of the
+expert's domain gain; at 0.5 it sits on the parents' chord (0.39 / 0.58) and from 0.6 on it
+refuses nothing while domain_acc climbs to 0.66-0.99. So the paper's "most of the domain gain
+and most of the refusal" is reproduced only in direction, not in size: at this scale half of the
+domain vector retrieves under a third of the facts (base + 0.5 tau_D: 0.39) and 0.6 of it
+switches the alignment off.
 
 Each method of ``llm.merge`` is run over ``--weights`` w, always "w of the domain expert":
 linear / mergealign / dare_linear / ties / dare_ties weight the expert w and the aligned model
@@ -43,6 +65,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from flax import nnx
 
 import llm
 from experiments import harness, pretrain_tiny
@@ -76,8 +99,8 @@ class Config:
     """Domain expert + aligned model from one tiny base, merged by every method."""
 
     preset: harness.Preset = "default"
-    """smoke (plumbing; a few minutes on 2 busy CPU cores), default (about 15 minutes on a
-    busy 2-core CPU), paper (pretrain_tiny default base, finer sweep)."""
+    """smoke (plumbing; a few minutes on 2 busy CPU cores), default (8-20 minutes on 2 shared
+    CPU cores), paper (pretrain_tiny default base, finer sweep)."""
     seed: int = 0
     out: str | None = None
     """Output folder (default runs/mergealign/<UTC timestamp>)."""
@@ -87,6 +110,10 @@ class Config:
     """pretrain_tiny preset used when --base is not given."""
     pretrain_epochs: int = 3
     """pretrain_tiny's --pretrain-epochs when --base is not given."""
+    pretrain_hidden_size: int = 0
+    """When --base is not given and > 0: the base's width (pretrain_tiny's --hidden-size, with
+    --intermediate-size 3x, one head per 32 and one key/value head per 64 dimensions); 0 keeps
+    the pretrain preset's."""
     domain_attributes: tuple[str, ...] = ("dish", "language")
     """Fact kinds (llm.data.ATTRIBUTE_NAMES) the expert learns; must be new to the base."""
     domain_paraphrases: int = 4
@@ -94,12 +121,14 @@ class Config:
     """Tokens per packed row of the domain corpus."""
     domain_epochs: int = 8
     domain_lr: float = 2e-3
-    sft_epochs: int = 6
+    sft_epochs: int = 20
     sft_lr: float = 1e-3
     sft_batch_size: int = 16
     sft_max_len: int = 64
     """Tokens per SFT conversation (longer ones are cut)."""
     batch_size: int = 16
+    freeze_embeddings: bool = True
+    """Fine-tune both parents with the (tied) token embedding frozen (see ``trainable``)."""
     methods: tuple[str, ...] = METHODS
     weights: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
     density: float = 0.5
@@ -109,6 +138,10 @@ class Config:
     max_new_tokens: int = 4
 
     def __post_init__(self):
+        if (not isinstance(self.pretrain_hidden_size, int) or self.pretrain_hidden_size < 0
+                or self.pretrain_hidden_size % 64):
+            raise ValueError(f"Config.pretrain_hidden_size={self.pretrain_hidden_size!r} is "
+                             "invalid: expected 0 or a positive multiple of 64")
         for name in ("pretrain_epochs", "domain_paraphrases", "domain_seq_len", "domain_epochs",
                      "sft_epochs",
                      "sft_batch_size", "sft_max_len", "batch_size", "eval_prompts",
@@ -138,8 +171,9 @@ class Config:
 PRESETS = {
     "smoke": {"pretrain_epochs": 2, "domain_paraphrases": 2, "domain_epochs": 2,
               "sft_epochs": 2, "weights": (0.0, 0.5, 1.0), "eval_prompts": 32},
-    "default": {"pretrain_preset": "smoke", "pretrain_epochs": 30, "domain_paraphrases": 8,
-                "domain_epochs": 30},
+    "default": {"pretrain_preset": "smoke", "pretrain_epochs": 60, "pretrain_hidden_size": 128,
+                "domain_paraphrases": 8, "domain_epochs": 30,
+                "weights": (0.0, 0.25, 0.4, 0.5, 0.6, 0.75, 1.0)},
     "paper": {"pretrain_preset": "default", "pretrain_epochs": 60, "domain_paraphrases": 8,
               "weights": (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
               "eval_prompts": 400},
@@ -157,20 +191,41 @@ def base_run(config: Config, run: harness.RunDir) -> tuple[Path, pretrain_tiny.C
     """(base checkpoint dir, the pretrain_tiny config of its world)."""
     folder = Path(config.base) if config.base else run.path / "pretrain"
     if config.base is None:
+        width = config.pretrain_hidden_size
+        size = ["--hidden-size", str(width), "--intermediate-size", str(3 * width),
+                "--heads", str(width // 32), "--kv-heads", str(width // 64)] if width else []
         pretrain_tiny.main(["--preset", config.pretrain_preset, "--seed", str(config.seed),
-                            "--pretrain-epochs", str(config.pretrain_epochs),
+                            "--pretrain-epochs", str(config.pretrain_epochs), *size,
                             "--out", str(folder)])
     return folder / "base", harness.RunDir(folder).read_config(pretrain_tiny.Config)
 
 
-def train(name, model, rows_fn, epochs, batch_size, lr, run):
+def trainable(config: Config):
+    """The parameters the parents' fine-tuning moves: all, or all but the tied token embedding.
+
+    A choice the paper is silent on. Adam moves every parameter with a non-zero gradient by
+    about ``lr`` per step whatever the gradient's size, and with tied embeddings every row gets
+    a (tiny) gradient from the softmax, so the rows of tokens absent from a parent's data
+    (the chat and harmful-request tokens, for the expert) drift far: with the 30-epoch, 64-wide
+    base the expert's embedding moved by 28 against a base norm of 19. Frozen, both task
+    vectors live in the transformer blocks (as LoRA fine-tunes, which leave embeddings alone).
+    With the default preset's base (seed 0), MergeAlign at lambda = 0.4 refuses 0.90 of harmful
+    requests with the embedding frozen and 0.0 without (domain accuracy 0.21 / 0.18); at 0.5,
+    0.58 and 0.0 (0.39 / 0.46).
+    """
+    if not config.freeze_embeddings:
+        return nnx.Param
+    return nnx.All(nnx.Param, nnx.Not(nnx.PathContains("embed_tokens")))
+
+
+def train(name, model, rows_fn, epochs, batch_size, lr, run, wrt=nnx.Param):
     n_steps = (len(rows_fn(0)["tokens"]) // batch_size) * epochs
     if n_steps < 1:
         raise SystemExit(f"error: {name} training has {len(rows_fn(0)['tokens'])} rows, fewer "
                          f"than one batch of {batch_size}: lower --batch-size")
     tc = TrainConfig(learning_rate=lr, warmup_steps=max(1, n_steps // 10), total_steps=n_steps,
                      weight_decay=0.0)
-    optimizer = make_optimizer(model, tc)
+    optimizer = make_optimizer(model, tc, wrt)
     return pretrain_tiny.run_epochs(name, model, optimizer, rows_fn, epochs, batch_size, run,
                                     n_steps)
 
@@ -189,7 +244,8 @@ def domain_expert(config, base_dir, domain_world, run, out: Path) -> Path:
                               drop_remainder=True)
 
     print(f"domain expert: {len(docs)} documents, {config.domain_epochs} epochs", flush=True)
-    train("domain", model, rows, config.domain_epochs, config.batch_size, config.domain_lr, run)
+    train("domain", model, rows, config.domain_epochs, config.batch_size, config.domain_lr, run,
+          trainable(config))
     llm.save(model, tokenizer, out)
     return out
 
@@ -210,7 +266,8 @@ def aligned_model(config, base_dir, world, run, out: Path) -> Path:
         return {k: v[order] for k, v in data.items()}
 
     print(f"aligned model: {len(chats)} conversations, {config.sft_epochs} epochs", flush=True)
-    train("align", model, rows, config.sft_epochs, config.sft_batch_size, config.sft_lr, run)
+    train("align", model, rows, config.sft_epochs, config.sft_batch_size, config.sft_lr, run,
+          trainable(config))
     im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
     model.config = model.config.replace(eos_token_id=(im_end, tokenizer.eos_token_id))
     llm.save(model, tokenizer, out)
@@ -325,6 +382,9 @@ def plot(run, summary, config):
     for parent, marker in (("base", "s"), ("expert", "^"), ("aligned", "v")):
         ax.scatter(summary[f"domain_acc/{parent}"], summary[f"refusal_rate/{parent}"],
                    marker=marker, s=120, c="k", zorder=5, label=parent)
+    ax.plot([summary["domain_acc/expert"], summary["domain_acc/aligned"]],
+            [summary["refusal_rate/expert"], summary["refusal_rate/aligned"]], "k--", lw=0.8,
+            label="chord of the parents")
     ax.axvline(summary["domain_chance"], ls=":", c="gray")
     ax.set_xlabel("domain accuracy")
     ax.set_ylabel("refusal rate (harmful requests)")

@@ -72,6 +72,14 @@ def test_summary_keys_and_plot(fake_base, tmp_path):
     assert (out / "tradeoff.png").stat().st_size > 0
     assert (out / "expert" / "config.json").is_file() and (out / "aligned" / "config.json").is_file()
     assert not (out / ".merges").exists()
+    # both parents were fine-tuned with the tied embedding frozen (Config.freeze_embeddings)
+    from safetensors.numpy import load_file
+    embed = "model.embed_tokens.weight"
+    base = load_file(fake_base / "base" / "model.safetensors")
+    for parent in ("expert", "aligned"):
+        weights = load_file(out / parent / "model.safetensors")
+        np.testing.assert_array_equal(weights[embed], base[embed])
+        assert any(not np.array_equal(v, base[k]) for k, v in weights.items() if k != embed)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -90,6 +98,28 @@ def test_sweep_configs_put_the_domain_expert_at_weight_w(method):
     assert cfg.base_model == (None if method == "linear" else "B")
     if method in ("ties", "dare_linear", "dare_ties"):
         assert all(cfg.parameter("density", m, "x") == 0.5 for m in cfg.others())
+
+
+def test_trainable_leaves_out_only_the_embedding():
+    config = llm.QwenConfig(vocab_size=64, hidden_size=32, intermediate_size=64,
+                            num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1,
+                            max_position_embeddings=32)
+    model = nnx.eval_shape(lambda: llm.Qwen(config, rngs=nnx.Rngs(0)))  # shapes only
+
+    def paths(config):
+        leaves = nnx.to_flat_state(nnx.state(model, mergealign.trainable(config)))
+        return {".".join(map(str, p)) for p, _ in leaves}
+
+    every = paths(mergealign.Config(freeze_embeddings=False))
+    frozen = paths(mergealign.Config())
+    assert every - frozen == {p for p in every if "embed_tokens" in p} != set()
+
+
+def test_config_checks_the_pretrain_width():
+    assert mergealign.Config(pretrain_hidden_size=128).pretrain_hidden_size == 128
+    for bad in (-64, 100):
+        with pytest.raises(ValueError, match="pretrain_hidden_size"):
+            mergealign.Config(pretrain_hidden_size=bad)
 
 
 def test_cloze_and_refusal_detection():
