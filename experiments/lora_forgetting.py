@@ -31,7 +31,9 @@ summary.json (means over ``--seeds``):
 - ``format_adherence/{initial,<variant>}``: general-QA answers that end with the end-of-turn
   token and name one of the attribute's values;
 - ``step_time_ratio/<variant>``: median training-step wall time over naive's (compilation
-  excluded), ``step_seconds/<variant>``; ``chance_accuracy``.
+  excluded), ``step_seconds/<variant>``; ``chance_accuracy``. These are timed inside the run,
+  one variant after the other, so load that changes during a run moves them; the side-by-side
+  figures (variants interleaved, medians) come from ``python -m benchmarks.kl_replay_overhead``.
 Plot ``forgetting.png``: general vs task accuracy over training per variant, and both over steps.
 Expected: naive learns the task and loses general knowledge; kl_replay keeps it within a few
 points of the initial model with task accuracy within a few points of naive.
@@ -76,8 +78,10 @@ class Config:
     """LoRA fine-tuning on a new skill: naive SFT vs KL, replay and KL + replay."""
 
     preset: harness.Preset = "default"
-    """smoke (about a minute), default (2 CPU cores; pre-training the tiny model dominates),
-    paper (larger tiny model, more steps)."""
+    """smoke (plumbing on a 1-layer model: one to three minutes on 2 CPU cores, nearly all of it
+    compiling the pre-training, SFT, evaluation and four variant steps), default (the
+    pretrain_tiny default model is pre-trained first: 50 minutes on a busy 2-core CPU, most
+    of it pre-training), paper (larger tiny model, more steps)."""
     seeds: int = 1
     """Fine-tuning seeds (LoRA initialisation and batch order); figures are means over them."""
     seed: int = 0
