@@ -121,14 +121,20 @@ def overrides(config: Config) -> dict:
 CPU_SEED_GROUP = 4
 """On a CPU, seeds run in vmapped groups of at most this many (× the methods): XLA's CPU
 runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."""
+CPU_SEED_GROUPS = {"imp": 1}
+"""Per-game exceptions: imp (FURTHER vs a LILI peer, 64-wide networks) stalled on a 2-core CPU
+with 2 or 4 seeds per program (6 or 12 lanes: every XLA thread parked, no progress, also with
+single-threaded Eigen and without XNNPACK) and runs with one (3 lanes)."""
 
 
-def seed_group(seeds: int) -> int:
+def seed_group(seeds: int, game: str | None = None) -> int:
     """Seeds per compiled program: all of them on an accelerator; on a CPU the largest divisor
-    of ``seeds`` not above ``CPU_SEED_GROUP`` (equal groups share one compilation)."""
+    of ``seeds`` not above the game's cap (``CPU_SEED_GROUPS``, else ``CPU_SEED_GROUP``): equal
+    groups share one compilation."""
     if jax.default_backend() != "cpu":
         return seeds
-    return max(d for d in range(1, min(CPU_SEED_GROUP, seeds) + 1) if seeds % d == 0)
+    cap = CPU_SEED_GROUPS.get(game, CPU_SEED_GROUP)
+    return max(d for d in range(1, min(cap, seeds) + 1) if seeds % d == 0)
 
 
 def train(config: Config, steps: int):
@@ -144,7 +150,7 @@ def train(config: Config, steps: int):
     n = program.num_updates
     size = chunk_size(n, -(-n // config.chunks))
     run = jax.jit(jax.vmap(jax.vmap(lambda s: program.run(s, size))))
-    group = seed_group(config.seeds)
+    group = seed_group(config.seeds, config.game)
     groups, start = [], time.perf_counter()
     for first in range(0, config.seeds, group):
         state = init(all_keys[first:first + group], methods)

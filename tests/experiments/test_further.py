@@ -100,3 +100,4 @@ def test_cpu_seed_groups_divide_the_seeds():
         group = seed_group(seeds)
         assert seeds % group == 0 and 1 <= group <= CPU_SEED_GROUP
     assert seed_group(20) == 4 and seed_group(2) == 2 and seed_group(7) == 1
+    assert seed_group(20, "ibs") == 4 and seed_group(20, "imp") == 1
