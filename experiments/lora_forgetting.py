@@ -113,7 +113,9 @@ class Config:
     """AdamW peak learning rate (the paper's 1e-4 to 2e-4 is for 0.5B models; a 1M-parameter
     model needs more to learn the task in a few hundred steps)."""
     warmup_steps: int = 10
-    steps: int = 100
+    steps: int = 200
+    """LoRA steps (with 100, KL + replay still trails naive on the new task: 0.89 vs 1.00 at
+    the default model, 0.96 vs 1.00 with 200)."""
     batch_size: int = 16
     """SFT rows per step."""
     grad_accum_steps: int = 1
