@@ -33,17 +33,11 @@ import numpy as np
 from flax import nnx
 
 import llm
+from experiments import lora_forgetting
 from experiments.harness.files import write_json
 from experiments.harness.rundir import format_table
-from llm.kl_replay import KLReplayConfig, kl_replay_step
+from llm.kl_replay import kl_replay_step
 from llm.train import TrainConfig, make_optimizer
-
-VARIANTS = {
-    "naive": {"beta": 0.0, "gamma": 0.0, "replay_ratio": 0.0, "kl_coverage": "sft"},
-    "kl": {"beta": 1.0, "gamma": 0.0, "replay_ratio": 0.0, "kl_coverage": "sft"},
-    "replay": {"beta": 0.0, "gamma": 1.0, "replay_ratio": 1.0, "kl_coverage": "sft"},
-    "kl_replay": {"beta": 1.0, "gamma": 1.0, "replay_ratio": 1.0, "kl_coverage": "both"},
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +88,7 @@ def variant_step(case: Case, variant: str):
     optimizer = make_optimizer(model, TrainConfig(learning_rate=1e-4, warmup_steps=0,
                                                   total_steps=10**6, weight_decay=0.0),
                                wrt=nnx.LoRAParam)
-    config = KLReplayConfig(**VARIANTS[variant], kl_direction="forward", response_only=True)
+    config = lora_forgetting.variant_loss(lora_forgetting.Config(), variant)
     sft, replay = batches(case, 0)
     replay = replay if config.uses_replay else None
 
@@ -106,13 +100,13 @@ def variant_step(case: Case, variant: str):
 
 def run_case(case: Case, rounds: int, steps: int) -> dict:
     compiled = {}
-    for variant in VARIANTS:
+    for variant in lora_forgetting.VARIANTS:
         t0 = time.perf_counter()
         compiled[variant] = variant_step(case, variant)
         compiled[variant]()
         print(f"  {case.name} {variant}: compiled in {time.perf_counter() - t0:.1f} s",
               flush=True)
-    per_round = {v: [] for v in VARIANTS}
+    per_round = {v: [] for v in lora_forgetting.VARIANTS}
     for r in range(rounds):
         for variant, step in compiled.items():
             t0 = time.perf_counter()
@@ -120,7 +114,7 @@ def run_case(case: Case, rounds: int, steps: int) -> dict:
                 step()
             per_round[variant].append((time.perf_counter() - t0) / steps)
         print(f"  {case.name} round {r + 1}/{rounds}: " + ", ".join(
-            f"{v} {per_round[v][-1] * 1e3:.1f} ms" for v in VARIANTS), flush=True)
+            f"{v} {per_round[v][-1] * 1e3:.1f} ms" for v in per_round), flush=True)
     naive = per_round["naive"]
     return {v: {"step_ms": 1e3 * statistics.median(t),
                 "ratio_over_naive": statistics.median(a / b for a, b in zip(t, naive))}

@@ -109,12 +109,9 @@ class Config:
     eval_batch: int = 16
 
     def __post_init__(self):
-        for name in ("seeds", "train_len", "chunk_size", "top_k", "steps", "batch_size",
-                     "hidden_size", "layers", "heads", "kv_heads", "eval_examples",
-                     "eval_batch"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"Config.{name}={v!r} is invalid: expected an integer >= 1")
+        harness.ints_at_least(self, 1, "seeds", "train_len", "chunk_size", "top_k", "steps",
+                              "batch_size", "hidden_size", "layers", "heads", "kv_heads",
+                              "eval_examples", "eval_batch")
         if self.seed < 0:
             raise ValueError(f"Config.seed={self.seed} is invalid: expected >= 0")
         if not self.tasks or any(t not in tasks.TASKS for t in self.tasks):
