@@ -124,7 +124,9 @@ runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."
 CPU_SEED_GROUPS = {"imp": 1}
 """Per-game exceptions: imp (FURTHER vs a LILI peer, 64-wide networks) stalled on a 2-core CPU
 with 2 or 4 seeds per program (6 or 12 lanes: every XLA thread parked, no progress, also with
-single-threaded Eigen and without XNNPACK) and runs with one (3 lanes)."""
+single-threaded Eigen and without XNNPACK) and runs with one (3 lanes). The stall was XLA's
+concurrency-optimised CPU scheduler, which ``envs.xla_flags`` now turns off (two seeds of the
+smoke preset then finish); the caps stay until a default run confirms larger groups."""
 
 
 def seed_group(seeds: int, game: str | None = None) -> int:
