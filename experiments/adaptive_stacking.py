@@ -156,7 +156,7 @@ PRESETS = {
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=40_960)},
     # 30 CPU minutes: the LSTM and Transformer extractors run at 0.2-2 k steps/s on a 2-core
     # CPU (MLP 5-7 k), so the default trains the MLP only; the paper preset trains all three.
-    "default": {"ppo_seeds": 2, "extractors": ("mlp",),
+    "default": {"ppo_seeds": 2, "extractors": ("mlp",), "ppo_lengths": (10, 30, 100),
                 "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=200_000)},
     "paper": {"seeds": 30, "ppo_lengths": (10, 100, 1000), "ppo_seeds": 5,
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=1_000_000)},
