@@ -3,8 +3,9 @@
 
 XLA's CPU runtime (jaxlib 0.10) deadlocks on some vmapped training programs: every worker
 thread parks and the computation never finishes. Seen with PPO over a frame stack of κ ≥ 4
-on the T-maze with two seeds in one program, and with FURTHER on iterated matching pennies
-with two seeds; one seed runs. Both run to completion with XLA's concurrency-optimised CPU
+on the T-maze with two seeds in one program, with FURTHER on iterated matching pennies with
+two seeds, and with SAC on brax HalfCheetah with two seeds (temporal_skip's default brax run:
+no update in 5 minutes, against 2 min 15 s for the whole run with the flag); one seed runs. Both run to completion with XLA's concurrency-optimised CPU
 scheduler turned off (``--xla_cpu_enable_concurrency_optimized_scheduler=false``; three of
 three runs hang with the default, none without it), while single-threaded Eigen does not help.
 
