@@ -155,7 +155,7 @@ PRESETS = {
               "popgym_tasks": ("PositionOnlyCartPole",), "popgym_steps": 20_480,
               "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=40_960)},
     # 30 CPU minutes: the LSTM and Transformer extractors run at 0.2-2 k steps/s on a 2-core
-    # CPU (MLP 5-7 k), so the default trains the MLP only; the paper preset trains all three.
+    # CPU (MLP 8-10 k), so the default trains the MLP only; the paper preset trains all three.
     "default": {"ppo_seeds": 2, "extractors": ("mlp",), "ppo_lengths": (10, 30, 100),
                 "ppo": dataclasses.replace(MEMORY_PPO, total_timesteps=200_000)},
     "paper": {"seeds": 30, "ppo_lengths": (10, 100, 1000), "ppo_seeds": 5,
@@ -332,13 +332,13 @@ def plot_ppo(run: harness.RunDir, rows: list) -> None:
         agents = list(dict.fromkeys(r["agent"] for r in mine))
         for i, agent in enumerate(agents):
             pts = [r for r in mine if r["agent"] == agent]
-            size = 9 - 2 * i  # agents that overlap stay visible
+            marker, size = "osD^v"[i % 5], max(3, 9 - 2 * i)  # overlapping agents stay visible
             line = ax.errorbar([r["L"] for r in pts], [r["success"] for r in pts],
-                               yerr=[r["success_std"] for r in pts], marker="osD^v"[i % 5],
+                               yerr=[r["success_std"] for r in pts], marker=marker,
                                markersize=size, capsize=3, label=f"{agent} at L")
             test = next(k for k in pts[0] if k.startswith("success@"))
             ax.plot([r["L"] for r in pts], [r[test] for r in pts], linestyle="--",
-                    marker="osD^v"[i % 5], markersize=size, fillstyle="none",
+                    marker=marker, markersize=size, fillstyle="none",
                     color=line[0].get_color(), label=f"{agent} at {test[len('success@'):]}")
         ax.set_xscale("log")
         lengths = sorted({r["L"] for r in mine})
