@@ -2,12 +2,13 @@
 ``envs`` imports) is imported.
 
 XLA's CPU runtime (jaxlib 0.10) deadlocks on some vmapped training programs: every worker
-thread parks and the computation never finishes. Seen with PPO over a frame stack of κ ≥ 4
-on the T-maze with two seeds in one program, with FURTHER on iterated matching pennies with
-two seeds, and with SAC on brax HalfCheetah with two seeds (temporal_skip's default brax run:
-no update in 5 minutes, against 2 min 15 s for the whole run with the flag); one seed runs. Both run to completion with XLA's concurrency-optimised CPU
-scheduler turned off (``--xla_cpu_enable_concurrency_optimized_scheduler=false``; three of
-three runs hang with the default, none without it), while single-threaded Eigen does not help.
+thread parks and the computation never finishes. Seen with two seeds in one program of PPO
+over a T-maze frame stack of κ ≥ 4, of FURTHER on iterated matching pennies, and of SAC on
+brax HalfCheetah (temporal_skip's default brax run: no update in 5 minutes, against 2 min 15 s
+for a whole run with the flag); one seed runs. All three run to completion with XLA's
+concurrency-optimised CPU scheduler turned off
+(``--xla_cpu_enable_concurrency_optimized_scheduler=false``; PPO: three of three runs hang
+with the default, none without it), while single-threaded Eigen does not help.
 
 XLA reads ``XLA_FLAGS`` once, when JAX first starts its backend, so the flag only takes
 effect if ``envs`` (or ``jaxrl``, which imports it) is imported before the first JAX

@@ -26,7 +26,7 @@ def test_users_own_setting_wins():
 
 
 DEADLOCKED = textwrap.dedent("""
-    import dataclasses, jax, numpy as np
+    import jax, numpy as np
     from envs.memory import TMaze, TMazeParams, frame_stack
     from jaxrl.agents import ppo
     from jaxrl.networks.stack_extractors import make_stack_actor_critic
