@@ -1,14 +1,24 @@
 """XLA settings the framework needs on a CPU, applied when this module (the first that
 ``envs`` imports) is imported.
 
-XLA's CPU runtime (jaxlib 0.10) deadlocks on some vmapped training programs: every worker
-thread parks and the computation never finishes. Seen with two seeds in one program of PPO
-over a T-maze frame stack of κ ≥ 4, of FURTHER on iterated matching pennies, and of SAC on
-brax HalfCheetah (temporal_skip's default brax run: no update in 5 minutes, against 2 min 15 s
-for a whole run with the flag); one seed runs. All three run to completion with XLA's
-concurrency-optimised CPU scheduler turned off
-(``--xla_cpu_enable_concurrency_optimized_scheduler=false``; PPO: three of three runs hang
-with the default, none without it), while single-threaded Eigen does not help.
+XLA's CPU runtime (jaxlib 0.10) deadlocked on some vmapped training programs: every worker
+thread parked and the computation never finished. Seen with two seeds in one program of PPO
+over a T-maze frame stack of κ ≥ 4, of FURTHER on iterated matching pennies, of SAC on brax
+HalfCheetah and of pipelined PPO on MinAtar; one seed ran. The cause (a native stack of the
+hung pipelined PPO): jaxlib's batched LAPACK kernels, here the QR of the orthogonal
+initialisation under ``vmap``, split their batch over XLA's thread pool from a thread of that
+pool and wait; with every pool thread in such a kernel nothing runs the pieces.
+:func:`jaxrl.networks.orthogonal` no longer hands jaxlib a batched QR, and with it the T-maze
+PPO program (3 of 3 runs) and FURTHER's iterated-matching-pennies smoke run with 4 seeds in
+one program finish under XLA's default scheduler too.
+
+Turning off XLA's concurrency-optimised CPU scheduler
+(``--xla_cpu_enable_concurrency_optimized_scheduler=false``) runs fewer kernels at once, which
+made the hang rare before that fix (T-maze PPO: three of three runs hung with the default
+scheduler, none without it, while single-threaded Eigen did not help), though not impossible:
+pipelined PPO still hung with it. The flag stays as a guard for the batched LAPACK calls that
+remain (``jnp.linalg.solve``/``inv`` in ``jaxrl.games.memory_one``, ``jaxrl.mdp``, the
+average-reward chain) at some cost in speed (PPO on CartPole: 92 k against 110 k steps/s).
 
 XLA reads ``XLA_FLAGS`` once, when JAX first starts its backend, so the flag only takes
 effect if ``envs`` (or ``jaxrl``, which imports it) is imported before the first JAX

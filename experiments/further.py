@@ -124,9 +124,10 @@ runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."
 CPU_SEED_GROUPS = {"imp": 1}
 """Per-game exceptions: imp (FURTHER vs a LILI peer, 64-wide networks) stalled on a 2-core CPU
 with 2 or 4 seeds per program (6 or 12 lanes: every XLA thread parked, no progress, also with
-single-threaded Eigen and without XNNPACK) and runs with one (3 lanes). The stall was XLA's
-concurrency-optimised CPU scheduler, which ``envs.xla_flags`` now turns off (two seeds of the
-smoke preset then finish); the caps stay until a default run confirms larger groups."""
+single-threaded Eigen and without XNNPACK) and runs with one (3 lanes). The stall was jaxlib's
+batched QR in the orthogonal initialisation (see ``envs.xla_flags``); since the initialiser
+stopped batching it, the smoke preset with 4 seeds in one program finishes under either XLA
+CPU scheduler. The caps stay until a default run confirms larger groups."""
 
 
 def seed_group(seeds: int, game: str | None = None) -> int:
@@ -146,7 +147,8 @@ def train(config: Config, steps: int):
     methods = jnp.asarray([METHODS.index(m) for m in config.methods])
     over_all = lambda f: jax.vmap(jax.vmap(f, (0, None)), (None, 0))
     # Eager for cheetah2: its jitted init (one QR per orthogonally initialised layer, many in
-    # one program) was seen to deadlock XLA's CPU runtime on 2 cores; eagerly they run in turn.
+    # one program) was seen to deadlock XLA's CPU runtime on 2 cores, before the initialiser
+    # stopped batching its QRs (jaxrl.networks.init); kept, as it costs little.
     init = over_all(program.init) if config.game in CONTINUOUS_GAMES else jax.jit(
         over_all(program.init))
     n = program.num_updates

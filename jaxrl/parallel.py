@@ -39,8 +39,9 @@ def run_seeds(program, keys, mesh: Mesh | None = None):
     """``vmap(program)(keys)`` with the seed axis sharded over all devices.
 
     A :class:`~jaxrl.program.TrainProgram` compiles as two programs, ``vmap(init)`` then
-    ``vmap(run)``, as the experiment harness does: one program holding both has stalled on a
-    2-core CPU inside jaxlib's batched QR (the orthogonal initialisation under ``vmap``).
+    ``vmap(run)``, as the experiment harness does. (One program holding both once stalled on a
+    2-core CPU inside jaxlib's batched QR; the orthogonal initialiser no longer batches its QR:
+    see :mod:`jaxrl.networks.init`.)
     """
     keys = shard_seeds(keys, mesh)
     if not isinstance(program, TrainProgram):

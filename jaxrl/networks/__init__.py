@@ -5,7 +5,7 @@ described in ``jaxrl.networks.rnn``.
 """
 
 from jaxrl.networks.impala_cnn import ImpalaCNN
-from jaxrl.networks.init import linear
+from jaxrl.networks.init import linear, orthogonal
 from jaxrl.networks.minatar_cnn import MinAtarCNN
 from jaxrl.networks.mlp import MLP, activation
 from jaxrl.networks.rnn import GRUCell, LSTMCell
@@ -22,4 +22,5 @@ __all__ = [
     "WindowState",
     "activation",
     "linear",
+    "orthogonal",
 ]

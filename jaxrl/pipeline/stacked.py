@@ -13,11 +13,13 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.init import orthogonal
+
 
 def orthogonal_stack(key: jax.Array, count: int, in_size: int, out_size: int,
                      gain: float = 2**0.5) -> jax.Array:
     """``count`` orthogonal ``(out_size, in_size)`` matrices of gain ``gain``."""
-    init = jax.nn.initializers.orthogonal(gain)
+    init = orthogonal(gain)  # a loop of single QRs under this vmap (see jaxrl.networks.init)
     return jax.vmap(lambda k: init(k, (out_size, in_size), jnp.float32))(
         jax.random.split(key, count))
 
