@@ -26,7 +26,8 @@ def test_smoke_preset_writes_summary_and_plot(tmp_path):
 
 
 def test_runs_compose_action_hold_history_and_variants():
-    config = temporal_skip.Config(envs=("Breakout-MinAtar",), taus=(3,))
+    config = temporal_skip.Config(envs=("Breakout-MinAtar",), taus=(3,),
+                                  ppo=temporal_skip.PAPER_PPO)  # the CNN, N = 5
     ppo, env, params = temporal_skip.run_setup(config, "Breakout-MinAtar", 3, "skip_history")
     assert (ppo.variant, ppo.undelayed, ppo.actor_depth) == ("skip", False, 5)
     channels = 4 * 2 + 3 * 5  # 2 frames of Breakout's 4 channels + N=5 one-hot actions of 3
