@@ -121,13 +121,12 @@ def overrides(config: Config) -> dict:
 CPU_SEED_GROUP = 4
 """On a CPU, seeds run in vmapped groups of at most this many (× the methods): XLA's CPU
 runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."""
-CPU_SEED_GROUPS = {"imp": 1}
-"""Per-game exceptions: imp (FURTHER vs a LILI peer, 64-wide networks) stalled on a 2-core CPU
-with 2 or 4 seeds per program (6 or 12 lanes: every XLA thread parked, no progress, also with
-single-threaded Eigen and without XNNPACK) and runs with one (3 lanes). The stall was jaxlib's
-batched QR in the orthogonal initialisation (see ``envs.xla_flags``); since the initialiser
-stopped batching it, the smoke preset with 4 seeds in one program finishes under either XLA
-CPU scheduler. The caps stay until a default run confirms larger groups."""
+CPU_SEED_GROUPS: dict[str, int] = {}
+"""Per-game exceptions to ``CPU_SEED_GROUP``. imp (FURTHER vs a LILI peer) once needed one seed
+per program: with 2 or 4 it stalled on a 2-core CPU (every XLA thread parked), which was
+jaxlib's batched QR in the orthogonal initialisation (see ``envs.xla_flags``). Since the
+initialiser stopped batching it, the imp default preset runs in groups of 4 (11 min for 20
+seeds)."""
 
 
 def seed_group(seeds: int, game: str | None = None) -> int:
