@@ -120,23 +120,18 @@ def overrides(config: Config) -> dict:
 
 CPU_SEED_GROUP = 4
 """On a CPU, seeds run in vmapped groups of at most this many (× the methods): XLA's CPU
-runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably."""
-CPU_SEED_GROUPS: dict[str, int] = {}
-"""Per-game exceptions to ``CPU_SEED_GROUP``. imp (FURTHER vs a LILI peer) once needed one seed
-per program: with 2 or 4 it stalled on a 2-core CPU (every XLA thread parked), which was
-jaxlib's batched QR in the orthogonal initialisation (see ``envs.xla_flags``). Since the
-initialiser stopped batching it, the imp default preset runs in groups of 4 (11 min for 20
-seeds)."""
+runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably. (imp once
+needed one seed per program; that stall was jaxlib's batched QR in the orthogonal
+initialisation, see ``envs.xla_flags``, and its default preset now runs in groups of 4:
+11 min for 20 seeds.)"""
 
 
-def seed_group(seeds: int, game: str | None = None) -> int:
+def seed_group(seeds: int) -> int:
     """Seeds per compiled program: all of them on an accelerator; on a CPU the largest divisor
-    of ``seeds`` not above the game's cap (``CPU_SEED_GROUPS``, else ``CPU_SEED_GROUP``): equal
-    groups share one compilation."""
+    of ``seeds`` not above ``CPU_SEED_GROUP``: equal groups share one compilation."""
     if jax.default_backend() != "cpu":
         return seeds
-    cap = CPU_SEED_GROUPS.get(game, CPU_SEED_GROUP)
-    return max(d for d in range(1, min(cap, seeds) + 1) if seeds % d == 0)
+    return max(d for d in range(1, min(CPU_SEED_GROUP, seeds) + 1) if seeds % d == 0)
 
 
 def train(config: Config, steps: int):
@@ -153,7 +148,7 @@ def train(config: Config, steps: int):
     n = program.num_updates
     size = chunk_size(n, -(-n // config.chunks))
     run = jax.jit(jax.vmap(jax.vmap(lambda s: program.run(s, size))))
-    group = seed_group(config.seeds, config.game)
+    group = seed_group(config.seeds)
     groups, start = [], time.perf_counter()
     for first in range(0, config.seeds, group):
         state = init(all_keys[first:first + group], methods)

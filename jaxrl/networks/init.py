@@ -30,9 +30,7 @@ def _qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 @_qr.def_vmap
 def _qr_one_at_a_time(axis_size, in_batched, a):
-    del axis_size
-    if not in_batched[0]:
-        return _qr(a), (False, False)
+    del axis_size, in_batched  # called only when ``a``, the one argument, is batched
     return jax.lax.map(_qr, a), (True, True)
 
 
