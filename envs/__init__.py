@@ -1,6 +1,5 @@
 """Pure, jittable environments and wrappers with one registry (gymnax 1.0 API)."""
 
-from envs import xla_flags  # noqa: F401, I001  (first: XLA's CPU flags before any computation)
 from envs import (
     cheetah2,  # noqa: F401  (registers the two-agent HalfCheetah)
     games,  # noqa: F401  (registers the iterated matrix games)

@@ -122,7 +122,7 @@ CPU_SEED_GROUP = 4
 """On a CPU, seeds run in vmapped groups of at most this many (× the methods): XLA's CPU
 runtime was seen to stall with 30-60 lanes in one program, and 12 run reliably. (imp once
 needed one seed per program; that stall was jaxlib's batched QR in the orthogonal
-initialisation, see ``envs.xla_flags``, and its default preset now runs in groups of 4:
+initialisation, see ``jaxrl.linalg``, and its default preset now runs in groups of 4:
 11 min for 20 seeds.)"""
 
 

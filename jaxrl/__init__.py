@@ -1,7 +1,6 @@
 """Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
 
-import envs  # noqa: F401  (first: sets XLA's CPU flags before any computation)
-from jaxrl import agents, further, games, mdp, networks, pipeline
+from jaxrl import agents, further, games, linalg, mdp, networks, pipeline
 from jaxrl.agents import (
     DQNConfig,
     PPOConfig,
@@ -25,6 +24,7 @@ __all__ = [
     "agents",
     "further",
     "games",
+    "linalg",
     "mdp",
     "networks",
     "pipeline",

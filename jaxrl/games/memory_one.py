@@ -25,6 +25,8 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 
+from jaxrl import linalg
+
 
 def num_states(num_actions_0: int, num_actions_1: int) -> int:
     return 1 + num_actions_0 * num_actions_1
@@ -60,7 +62,7 @@ def discounted_return(payoffs, pi0, pi1, gamma):
     p = transition_matrix(pi0, pi1)
     r = expected_rewards(payoffs, pi0, pi1)
     eye = jnp.eye(p.shape[0], dtype=p.dtype)
-    occupancy = jnp.linalg.solve((eye - gamma * p).T, eye[0])  # e_0ᵀ (I − γP)⁻¹
+    occupancy = linalg.solve((eye - gamma * p).T, eye[0])  # e_0ᵀ (I − γP)⁻¹
     return r @ occupancy
 
 

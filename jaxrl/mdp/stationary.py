@@ -10,6 +10,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxrl import linalg
+
 
 def normalisation_system(p) -> jax.Array:
     """The matrix ``A`` of ``A d = e₀``: ``(P − I)ᵀ`` with its first row set to ones."""
@@ -20,7 +22,7 @@ def normalisation_system(p) -> jax.Array:
 def stationary_distribution(p) -> jax.Array:
     """The ``d`` with ``d P = d`` and ``Σ d = 1``."""
     n = p.shape[0]
-    return jnp.linalg.solve(normalisation_system(p), jnp.zeros(n, p.dtype).at[0].set(1.0))
+    return linalg.solve(normalisation_system(p), jnp.zeros(n, p.dtype).at[0].set(1.0))
 
 
 def power_iteration(p, d0, sweeps: int) -> jax.Array:

@@ -3,14 +3,9 @@ policy head, 1.0 value head; zero biases).
 
 :func:`orthogonal` draws exactly what ``jax.nn.initializers.orthogonal`` draws (the QR of a
 Gaussian matrix, signs fixed by ``diag(R)``; Mezzadri 2007), but a ``vmap`` over it (seeds in
-one program) runs one QR after another instead of a single batched QR. jaxlib 0.10's batched
-LAPACK kernels split the batch over XLA's CPU thread pool from a thread of that same pool and
-block until the pieces finish; when every pool thread is such a kernel (two batched QRs at once
-on a 2-core CPU) nothing is left to run the pieces and the program hangs with all threads
-idle. A native stack of a hung two-seed pipelined-PPO run showed both pool threads parked in
-``ParallelBatchMap`` under ``QrFactorization`` and ``OrthogonalQr``; two 512 × 512 orthogonal
-initialisations under ``jit(vmap)`` over two seeds hung in 5 of 5 runs with jax's initialiser
-and in none of 7 with this one.
+one program) runs one QR after another (:func:`jaxrl.linalg.qr`) instead of jaxlib's batched QR,
+which can hang XLA's CPU runtime: two 512 × 512 orthogonal initialisations under ``jit(vmap)``
+over two seeds hung in 5 of 5 runs with jax's initialiser and in none of 7 with this one.
 """
 
 from __future__ import annotations
@@ -21,17 +16,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-
-@jax.custom_batching.custom_vmap
-def _qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
-    q, r = jnp.linalg.qr(a)
-    return q, r
-
-
-@_qr.def_vmap
-def _qr_one_at_a_time(axis_size, in_batched, a):
-    del axis_size, in_batched  # called only when ``a``, the one argument, is batched
-    return jax.lax.map(_qr, a), (True, True)
+from jaxrl.linalg import qr
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1):
@@ -47,7 +32,7 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1):
         n_cols = shape[column_axis]
         n_rows = math.prod(shape) // n_cols
         z = jax.random.normal(key, (max(n_rows, n_cols), min(n_rows, n_cols)), dtype)
-        q, r = _qr(z)
+        q, r = qr(z)
         q = q * jnp.sign(jnp.diagonal(r))[None, :]
         if n_rows < n_cols:
             q = q.T

@@ -1,6 +1,7 @@
 """``jaxrl.networks.orthogonal``: the same values as ``jax.nn.initializers.orthogonal``, alone
-and under (nested) ``vmap``, and a two-seed program of large orthogonal layers that finishes on
-XLA's CPU runtime (jax's own initialiser hangs there: see jaxrl/networks/init.py)."""
+and under (nested) ``vmap``, and two-seed programs that finish on XLA's CPU runtime: large
+orthogonal layers (jax's own initialiser hangs there, see jaxrl/linalg.py) and, slow, the T-maze
+frame-stack PPO program that first showed the hang."""
 
 from __future__ import annotations
 
@@ -54,8 +55,8 @@ SCRIPT = textwrap.dedent("""
 
 
 def test_two_seed_program_of_large_layers_finishes():
-    # XLA's default CPU scheduler, which the framework otherwise turns off: with it two batched
-    # QRs run at once, the case that hangs with jax's own initialiser.
+    # XLA's default CPU scheduler (set explicitly): it runs the two batched QRs at once, the case
+    # that hangs with jax's own initialiser.
     env = dict(os.environ, XLA_FLAGS="--xla_cpu_enable_concurrency_optimized_scheduler=true",
                JAX_PLATFORMS="cpu")
     try:
@@ -65,3 +66,31 @@ def test_two_seed_program_of_large_layers_finishes():
         pytest.fail("two seeds of 512 x 512 orthogonal layers did not finish in 120 s")
     assert out.returncode == 0, out.stderr[-2000:]
     assert "finished" in out.stdout
+
+
+TMAZE_PPO = textwrap.dedent("""
+    import jax, numpy as np
+    from envs.memory import TMaze, TMazeParams, frame_stack
+    from jaxrl.agents import ppo
+    from jaxrl.networks.stack_extractors import make_stack_actor_critic
+    hp = ppo.PPOConfig(env="TMaze", num_envs=8, num_steps=128, total_timesteps=1024,
+                       update_epochs=10, num_minibatches=8, ent_coef=0.0)
+    program = ppo.make_train(hp, make_stack_actor_critic("mlp"), frame_stack(TMaze(), 4),
+                             TMazeParams(length=10))
+    keys = jax.random.split(jax.random.key(0), 2)
+    state = jax.jit(jax.vmap(program.init))(keys)
+    out = jax.jit(jax.vmap(lambda s: program.run(s, 1)))(state)
+    print("finished", np.asarray(jax.tree.leaves(out)[0]).shape)
+""")
+
+
+@pytest.mark.slow
+def test_two_seed_frame_stack_ppo_finishes():
+    # With jax's orthogonal initialiser this program hung in 3 of 3 runs on a 2-core CPU
+    # (jaxlib 0.10.2, XLA's default scheduler).
+    env = dict(os.environ, XLA_FLAGS="--xla_cpu_enable_concurrency_optimized_scheduler=true",
+               JAX_PLATFORMS="cpu")
+    done = subprocess.run([sys.executable, "-c", TMAZE_PPO], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "finished" in done.stdout

@@ -15,6 +15,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl import linalg
 from jaxrl.mdp.stationary import normalisation_system
 
 
@@ -25,7 +26,7 @@ class PolicyChain(eqx.Module):
 
 
 def build(p, r) -> PolicyChain:
-    return PolicyChain(p, r, jnp.linalg.inv(normalisation_system(p)))
+    return PolicyChain(p, r, linalg.inv(normalisation_system(p)))
 
 
 def refresh(chain: PolicyChain) -> PolicyChain:
