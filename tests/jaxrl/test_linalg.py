@@ -4,10 +4,7 @@ of concurrent batched solves, which hangs XLA's CPU runtime with ``jnp.linalg.so
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import textwrap
 
 import jax
@@ -110,15 +107,7 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_concurrent_batched_solves_finish():
+def test_concurrent_batched_solves_finish(finishes_on_cpu):
     # XLA's default CPU scheduler runs the four solves at once: with jnp.linalg.solve this
     # program hung in 2 of 3 runs on a 2-core machine.
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_enable_concurrency_optimized_scheduler=true",
-               JAX_PLATFORMS="cpu")
-    try:
-        out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                             text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        pytest.fail("four concurrent batched 384 x 384 solves did not finish in 120 s")
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "finished" in out.stdout
+    finishes_on_cpu(SCRIPT, 120, "four concurrent batched 384 x 384 solves")

@@ -5,9 +5,6 @@ frame-stack PPO program that first showed the hang."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import jax
@@ -54,18 +51,10 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_two_seed_program_of_large_layers_finishes():
-    # XLA's default CPU scheduler (set explicitly): it runs the two batched QRs at once, the case
-    # that hangs with jax's own initialiser.
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_enable_concurrency_optimized_scheduler=true",
-               JAX_PLATFORMS="cpu")
-    try:
-        out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                             text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        pytest.fail("two seeds of 512 x 512 orthogonal layers did not finish in 120 s")
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert "finished" in out.stdout
+def test_two_seed_program_of_large_layers_finishes(finishes_on_cpu):
+    # XLA's default CPU scheduler runs the two batched QRs at once, the case that hangs with
+    # jax's own initialiser.
+    finishes_on_cpu(SCRIPT, 120, "two seeds of 512 x 512 orthogonal layers")
 
 
 TMAZE_PPO = textwrap.dedent("""
@@ -85,12 +74,7 @@ TMAZE_PPO = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_two_seed_frame_stack_ppo_finishes():
+def test_two_seed_frame_stack_ppo_finishes(finishes_on_cpu):
     # With jax's orthogonal initialiser this program hung in 3 of 3 runs on a 2-core CPU
     # (jaxlib 0.10.2, XLA's default scheduler).
-    env = dict(os.environ, XLA_FLAGS="--xla_cpu_enable_concurrency_optimized_scheduler=true",
-               JAX_PLATFORMS="cpu")
-    done = subprocess.run([sys.executable, "-c", TMAZE_PPO], env=env, capture_output=True,
-                          text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "finished" in done.stdout
+    finishes_on_cpu(TMAZE_PPO, 300, "two seeds of T-maze frame-stack PPO")
