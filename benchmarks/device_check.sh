@@ -7,7 +7,7 @@
 # fewer steps: throughput per run from each run folder's timing.json), and every notebook at
 # small settings on the accelerator (notebooks/run_all.py, several at once).
 #
-#     bash benchmarks/device_check.sh OUTDIR            # every step, about 12 minutes
+#     bash benchmarks/device_check.sh OUTDIR            # every step, 20 minutes at most
 #     STEPS="pipeline notebooks" bash benchmarks/device_check.sh OUTDIR
 #
 # Each step has its own time limit and a failing step does not stop the next; every step's log
