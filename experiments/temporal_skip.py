@@ -17,12 +17,12 @@ architectures with the same layers:
 MinAtar: PPO-BPTT (:mod:`jaxrl.agents.ppo_pipeline`), the paper's CNN (3×3 convolutions
 32-64-64, 512 units, head; N = 5; the default preset trains an MLP, N = 4). Brax (HalfCheetah,
 Hopper, Walker2d, Ant through ``envs.make("brax/<name>")``): SAC with sequence replay
-(:mod:`jaxrl.agents.sac_pipeline`, actor depth N = 3 of width 256, undelayed critics); its ``undelayed`` reference is ordinary SAC
-(:mod:`jaxrl.agents.sac`) with the same layers (two hidden layers of 256) and hyperparameters,
-except that it updates its actor at every step (sac.py has no delayed policy update). The
-undelayed reference runs at the same τ (actions held alike), so the normalised figure isolates
-the network's delay. An episode's length is counted in frames (brax: 1000), so returns are
-comparable across τ.
+(:mod:`jaxrl.agents.sac_pipeline`, actor depth N = 3 of width 256, undelayed critics); its
+``undelayed`` reference is ordinary SAC (:mod:`jaxrl.agents.sac`) with the same layers (two
+hidden layers of 256) and hyperparameters, except that it updates its actor at every step
+(sac.py has no delayed policy update). The undelayed reference runs at the same τ (actions held
+alike), so the normalised figure isolates the network's delay. An episode's length is counted
+in frames (brax: 1000), so returns are comparable across τ.
 
 Presets: smoke runs one MinAtar game at τ = 2 and no brax run (one brax SAC compilation alone
 takes 1-2 minutes on a 2-core CPU, more than the smoke budget). default is sized for a 2-core

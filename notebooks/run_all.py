@@ -24,6 +24,9 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
+sys.path.insert(0, str(ROOT))  # run as a script from anywhere: the project's own helpers
+
+from experiments.harness.files import write_json  # noqa: E402
 
 PRELUDE = """\
 import matplotlib
@@ -108,10 +111,7 @@ def main(argv=None) -> int:
             results.append(r)
             print(f"{r['notebook']:32s} {r['status']:24s} {r['seconds']:8.1f} s "
                   f"{r['figures']} figure(s)", flush=True)
-    results.sort(key=lambda r: r["notebook"])
-    tmp = out / "results.json.tmp"
-    tmp.write_text(json.dumps(results, indent=1))
-    tmp.replace(out / "results.json")
+    write_json(out / "results.json", sorted(results, key=lambda r: r["notebook"]))
     return int(any(r["status"] != "ok" for r in results))
 
 
