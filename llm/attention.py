@@ -9,6 +9,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from llm.config import QwenConfig
+from llm.fused_linear import fused_linear
 from llm.norm import RMSNorm
 from llm.rope import apply_rope
 
@@ -67,9 +68,10 @@ class Attention(nnx.Module):
         Returns (output [B, T, hidden], (keys, values) or None).
         """
         b, t, _ = x.shape
-        q = self.q_proj(x).reshape(b, t, self.num_heads, self.head_dim)
-        k = self.k_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
-        v = self.v_proj(x).reshape(b, t, self.num_kv_heads, self.head_dim)
+        q, k, v = fused_linear(x, (self.q_proj, self.k_proj, self.v_proj))
+        q = q.reshape(b, t, self.num_heads, self.head_dim)
+        k = k.reshape(b, t, self.num_kv_heads, self.head_dim)
+        v = v.reshape(b, t, self.num_kv_heads, self.head_dim)
         if self.q_norm is not None:
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)

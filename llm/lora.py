@@ -141,7 +141,11 @@ class LoRALinear(nnx.Module):
         self.disabled = False  # True: the adapter is switched off (peft's disable_adapter)
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        y = self.base(x)
+        return self.adapt(x, self.base(x))
+
+    def adapt(self, x: jax.Array, y: jax.Array) -> jax.Array:
+        """``y`` (the base layer's output on ``x``) plus the adapter's term when it is active
+        (``llm.fused_linear`` computes several base layers' outputs in one product)."""
         if self.merged or self.disabled:
             return y
         h = x if self.dropout is None else self.dropout(x)

@@ -18,6 +18,7 @@ from flax import nnx
 
 from llm.attention import Attention
 from llm.config import QwenConfig
+from llm.fused_linear import fused_linear
 from llm.kv_cache import KVCache
 from llm.norm import RMSNorm
 from llm.rope import rope_angles
@@ -36,7 +37,8 @@ class MLP(nnx.Module):
         self.down_proj = linear(i, h)
 
     def __call__(self, x):
-        return self.down_proj(jax.nn.silu(self.gate_proj(x)) * self.up_proj(x))
+        gate, up = fused_linear(x, (self.gate_proj, self.up_proj))
+        return self.down_proj(jax.nn.silu(gate) * up)
 
 
 class DecoderLayer(nnx.Module):
