@@ -17,7 +17,8 @@ On a CUDA machine both stacks run on the GPU: torch with TF32 float32 matmuls
 ``--cases h512-L8,qwen0.5b`` adds a Qwen2.5-0.5B-shaped model (896 wide, 24 layers, 151936
 vocabulary; batch 8 × 512 tokens).
 
-Compile time is excluded (one warm-up call) and every figure is the median of repeats.
+Compile time is excluded (one warm-up call) and every figure is the median of repeats; the two
+stacks' repeats of a workload alternate, so a slow spell of a shared machine falls on both.
 Writes a JSON file (default ``benchmarks/results/llm_throughput.json``) and prints a table.
 """
 
@@ -90,6 +91,20 @@ def median_time(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
+def median_times_interleaved(fns: list, repeats: int) -> list[float]:
+    """Median seconds per call of each of ``fns``, timed in alternation (a, b, a, b, ...) after
+    one warm-up call each, so that a slow spell of a shared machine falls on both stacks."""
+    for fn in fns:
+        fn()
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, times):
+            t0 = time.perf_counter()
+            fn()
+            out.append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
+
+
 def forward_flops_per_token(config: llm.QwenConfig, seq: int) -> float:
     c = config
     per_layer = (c.hidden_size * (c.q_size + 2 * c.kv_size) + c.q_size * c.hidden_size
@@ -120,40 +135,37 @@ def matmul_peak(repeats: int) -> dict:
 # ours
 
 
-def ours(case: Case, directory: str, repeats: int) -> dict:
+def ours(case: Case, directory: str) -> dict:
+    """The four workloads of our stack as zero-argument callables that block until done."""
     model, _ = llm.load(directory)
     rng = np.random.default_rng(0)
     ids = jnp.asarray(rng.integers(0, case.vocab, (case.batch, case.seq)), jnp.int32)
     batch = {"tokens": ids, "attention_mask": jnp.ones_like(ids),
              "loss_mask": jnp.ones_like(ids)}
     forward = nnx.jit(lambda m, x: m(x))
-    out = {"forward_s": median_time(lambda: forward(model, ids).block_until_ready(), repeats)}
-
     tc = llm.TrainConfig(learning_rate=1e-5, warmup_steps=0, total_steps=10_000)
     optimizer = llm.make_optimizer(model, tc)
-    out["train_step_s"] = median_time(
-        lambda: jax.block_until_ready(llm.train_step(model, optimizer, batch)), repeats)
-
     lora_model, _ = llm.load(directory)
     llm.apply_lora(lora_model, llm.LoraConfig(r=8, lora_alpha=16,
                                               target_modules=list(LORA_TARGETS)),
                    rngs=nnx.Rngs(0))
     lora_opt = llm.make_optimizer(lora_model, tc, wrt=nnx.LoRAParam)
-    out["lora_step_s"] = median_time(
-        lambda: jax.block_until_ready(llm.train_step(lora_model, lora_opt, batch)), repeats)
-
     prompt = jnp.asarray(rng.integers(0, case.vocab, (1, PROMPT)), jnp.int32)
-    gen_t = median_time(lambda: jax.block_until_ready(
-        llm.generate(model, prompt, max_new_tokens=NEW).tokens), max(3, repeats // 2))
-    out["generate_tokens_per_s"] = NEW / gen_t
-    return out
+    return {
+        "forward": lambda: forward(model, ids).block_until_ready(),
+        "train_step": lambda: jax.block_until_ready(llm.train_step(model, optimizer, batch)),
+        "lora_step": lambda: jax.block_until_ready(llm.train_step(lora_model, lora_opt, batch)),
+        "generate": lambda: jax.block_until_ready(
+            llm.generate(model, prompt, max_new_tokens=NEW).tokens),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # transformers + torch (+ peft)
 
 
-def reference(case: Case, directory: str, repeats: int) -> dict:
+def reference(case: Case, directory: str) -> dict:
+    """The same four workloads on transformers + torch (+ peft), as ``ours`` returns them."""
     import peft
     import torch
     import transformers
@@ -163,17 +175,16 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
         directory, dtype=torch.float32).to(device)
     rng = np.random.default_rng(0)
     ids = torch.tensor(rng.integers(0, case.vocab, (case.batch, case.seq)), device=device)
-    model.eval()
 
     def forward():
+        model.eval()
         with torch.no_grad():
             logits = model(ids).logits
         torch_sync()
         return logits
 
-    out = {"forward_s": median_time(forward, repeats)}
-
     def train_step(m, opt, params):
+        m.train()
         loss = m(ids, labels=ids).loss
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -181,31 +192,25 @@ def reference(case: Case, directory: str, repeats: int) -> dict:
         opt.zero_grad(set_to_none=True)
         torch_sync()
 
-    model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1)
-    out["train_step_s"] = median_time(lambda: train_step(model, opt, params), repeats)
-
     base = transformers.AutoModelForCausalLM.from_pretrained(
         directory, dtype=torch.float32).to(device)
     lora = peft.get_peft_model(base, peft.LoraConfig(r=8, lora_alpha=16,
                                                      target_modules=list(LORA_TARGETS)))
-    lora.train()
     lora_params = [p for p in lora.parameters() if p.requires_grad]
     lora_opt = torch.optim.AdamW(lora_params, lr=1e-5, betas=(0.9, 0.95), weight_decay=0.1)
-    out["lora_step_s"] = median_time(lambda: train_step(lora, lora_opt, lora_params), repeats)
-
-    model.eval()
     prompt = torch.tensor(rng.integers(0, case.vocab, (1, PROMPT)), device=device)
 
     def generate():
+        model.eval()
         with torch.no_grad():
             model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False,
                            max_new_tokens=NEW, min_new_tokens=NEW, pad_token_id=0)
         torch_sync()
 
-    out["generate_tokens_per_s"] = NEW / median_time(generate, max(3, repeats // 2))
-    return out
+    return {"forward": forward, "train_step": lambda: train_step(model, opt, params),
+            "lora_step": lambda: train_step(lora, lora_opt, lora_params), "generate": generate}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,8 +220,12 @@ def run_case(case: Case, repeats: int, peak: float) -> list[dict]:
     config = case.config()
     with tempfile.TemporaryDirectory() as tmp:
         llm.save(llm.Qwen(config, rngs=nnx.Rngs(0)), None, tmp)
-        mine = ours(case, tmp, repeats)
-        theirs = reference(case, tmp, repeats)
+        ours_fns, theirs_fns = ours(case, tmp), reference(case, tmp)
+        mine, theirs = {}, {}
+        for name in ours_fns:  # one workload at a time, the two stacks in alternation
+            n = max(3, repeats // 2) if name == "generate" else repeats
+            mine[name], theirs[name] = median_times_interleaved(
+                [ours_fns[name], theirs_fns[name]], n)
     tokens = case.batch * case.seq
     flops = forward_flops_per_token(config, case.seq)
     rows = []
@@ -226,15 +235,14 @@ def run_case(case: Case, repeats: int, peak: float) -> list[dict]:
         rows.append({"config": case.name, "metric": metric, "ours": a, "transformers": b,
                      "speedup": ratio, **(extra or {})})
 
-    fwd_flops = flops * tokens / mine["forward_s"] / 1e9
-    row("forward tokens/s", tokens / mine["forward_s"], tokens / theirs["forward_s"], True,
+    fwd_flops = flops * tokens / mine["forward"] / 1e9
+    row("forward tokens/s", tokens / mine["forward"], tokens / theirs["forward"], True,
         {"ours_gflops": fwd_flops, "ours_peak_fraction": fwd_flops / peak})
-    train_flops = 3 * flops * tokens / mine["train_step_s"] / 1e9
-    row("train step s (AdamW)", mine["train_step_s"], theirs["train_step_s"], False,
+    train_flops = 3 * flops * tokens / mine["train_step"] / 1e9
+    row("train step s (AdamW)", mine["train_step"], theirs["train_step"], False,
         {"ours_gflops": train_flops, "ours_peak_fraction": train_flops / peak})
-    row("LoRA step s (r=8, all proj.)", mine["lora_step_s"], theirs["lora_step_s"], False)
-    row("generate tokens/s (batch 1)", mine["generate_tokens_per_s"],
-        theirs["generate_tokens_per_s"], True)
+    row("LoRA step s (r=8, all proj.)", mine["lora_step"], theirs["lora_step"], False)
+    row("generate tokens/s (batch 1)", NEW / mine["generate"], NEW / theirs["generate"], True)
     return rows
 
 
