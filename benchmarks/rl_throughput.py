@@ -15,7 +15,8 @@ On an accelerator, ``--ppo-envs 4,256,2048 --breakout-envs 64,1024`` adds the wi
 that a GPU is for (each wider run keeps at least 20 updates); SB3 runs only where it is
 installed (``--no-sb3`` skips it).
 
-Compile time is reported separately from run time; every timing is the median of repeats.
+Compile time is reported separately from run time; every timing is the median of repeats, and
+the two CartPole PPOs' repeats alternate so that a slow spell of the machine falls on both.
 Writes a JSON file (default ``benchmarks/results/rl_throughput.json``) and prints a table.
 """
 
@@ -83,33 +84,47 @@ def env_throughput(name: str, num_envs: int, num_steps: int, repeats: int) -> di
     return out
 
 
-def time_training(train, returns_of, total_timesteps: int, repeats: int) -> dict:
-    """Compile ``train(key)`` once, run it ``repeats`` times: compile and median run time,
-    env steps/s and the final return (``returns_of(output)`` is the per-update return curve)."""
-    from experiments.ppo_baseline import final_return
+class Training:
+    """``train(key)`` compiled once (``compile_s``); ``run()`` executes it and keeps the output."""
 
-    key = jax.random.key(0)
-    t0 = time.perf_counter()
-    compiled = jax.jit(train).lower(key).compile()
-    compile_s = time.perf_counter() - t0
-    outputs = []
+    def __init__(self, train, returns_of, total_timesteps: int):
+        self.key = jax.random.key(0)
+        t0 = time.perf_counter()
+        self.compiled = jax.jit(train).lower(self.key).compile()
+        self.compile_s = time.perf_counter() - t0
+        self.returns_of, self.total_timesteps = returns_of, total_timesteps
+        self.output = None
 
-    def once():
-        outputs.append(compiled(key))
-        return outputs[-1]
+    def run(self):
+        self.output = self.compiled(self.key)
+        return self.output
 
-    run_s = _median_time(once, repeats)
-    final = float(final_return(np.asarray(returns_of(outputs[-1]))))
-    return {"compile_s": compile_s, "run_s": run_s,
-            "steps_per_s": total_timesteps / run_s, "final_return": final}
+    def result(self, run_s: float) -> dict:
+        from experiments.ppo_baseline import final_return
 
-
-def ppo_ours(config: PPOConfig, repeats: int) -> dict:
-    return time_training(make_train(config), lambda out: out[1]["episode_return"],
-                         config.total_timesteps, repeats)
+        final = float(final_return(np.asarray(self.returns_of(self.output))))
+        return {"compile_s": self.compile_s, "run_s": run_s,
+                "steps_per_s": self.total_timesteps / run_s, "final_return": final}
 
 
-def ppo_minimal(config: PPOConfig, repeats: int) -> dict:
+def time_interleaved(trainings: list[Training], repeats: int) -> list[dict]:
+    """Median run time of each training, their repeats alternating (a, b, a, b, ...) so that a
+    slow spell of a shared machine falls on all of them."""
+    times = [[] for _ in trainings]
+    for _ in range(repeats):
+        for training, out in zip(trainings, times):
+            t0 = time.perf_counter()
+            jax.block_until_ready(training.run())
+            out.append(time.perf_counter() - t0)
+    return [t.result(statistics.median(ts)) for t, ts in zip(trainings, times)]
+
+
+def ppo_ours(config: PPOConfig) -> Training:
+    return Training(make_train(config), lambda out: out[1]["episode_return"],
+                    config.total_timesteps)
+
+
+def ppo_minimal(config: PPOConfig) -> Training:
     """The purejaxrl-style single-file PPO on the same hyperparameters."""
     from benchmarks.minimal_ppo import make_train as make_minimal
 
@@ -118,7 +133,7 @@ def ppo_minimal(config: PPOConfig, repeats: int) -> dict:
         config.update_epochs, config.num_minibatches, config.lr, config.gamma,
         config.gae_lambda, config.clip_eps, config.ent_coef, config.vf_coef,
         config.max_grad_norm, config.hidden[0])
-    return time_training(train, lambda out: out, config.total_timesteps, repeats)
+    return Training(train, lambda out: out, config.total_timesteps)
 
 
 def ppo_sb3(config: PPOConfig, total_timesteps: int) -> dict:
@@ -198,7 +213,7 @@ def main(argv=None) -> dict:
     ppo_rows, cartpole_runs = [], []
     for n in args.ppo_envs:
         config = PPOConfig(num_envs=n, total_timesteps=max(base_steps, 20 * n * 128))
-        ours, minimal = ppo_ours(config, repeats), ppo_minimal(config, repeats)
+        ours, minimal = time_interleaved([ppo_ours(config), ppo_minimal(config)], repeats)
         cartpole_runs.append({"ours": ours, "minimal": minimal,
                               "config": dataclasses.asdict(config),
                               "ratio_steps_per_s_ours_over_minimal":
@@ -223,7 +238,8 @@ def main(argv=None) -> dict:
                              total_timesteps=max(65_536 if args.quick else 1_000_000,
                                                  20 * n * 128),
                              hidden=(64, 64), activation="relu", lr=5e-4)
-        ours_breakout = ppo_ours(breakout, args.repeats or (1 if args.quick else 2))
+        ours_breakout, = time_interleaved([ppo_ours(breakout)],
+                                          args.repeats or (1 if args.quick else 2))
         breakout_runs.append({"ours": ours_breakout, "config": dataclasses.asdict(breakout)})
         ppo_rows.append(_ppo_row("ours Breakout-MinAtar PPO (MLP)", ours_breakout, n))
     print(format_table(ppo_rows))
