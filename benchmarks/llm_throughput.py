@@ -38,6 +38,7 @@ import numpy as np
 from flax import nnx
 
 import llm
+from benchmarks.timing import interleaved_medians
 from experiments.harness.files import write_json
 from experiments.harness.rundir import format_table
 
@@ -89,20 +90,6 @@ def median_time(fn, repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
-
-
-def median_times_interleaved(fns: list, repeats: int) -> list[float]:
-    """Median seconds per call of each of ``fns``, timed in alternation (a, b, a, b, ...) after
-    one warm-up call each, so that a slow spell of a shared machine falls on both stacks."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, out in zip(fns, times):
-            t0 = time.perf_counter()
-            fn()
-            out.append(time.perf_counter() - t0)
-    return [statistics.median(t) for t in times]
 
 
 def forward_flops_per_token(config: llm.QwenConfig, seq: int) -> float:
@@ -224,8 +211,10 @@ def run_case(case: Case, repeats: int, peak: float) -> list[dict]:
         mine, theirs = {}, {}
         for name in ours_fns:  # one workload at a time, the two stacks in alternation
             n = max(3, repeats // 2) if name == "generate" else repeats
-            mine[name], theirs[name] = median_times_interleaved(
-                [ours_fns[name], theirs_fns[name]], n)
+            pair = [ours_fns[name], theirs_fns[name]]
+            for fn in pair:
+                fn()  # warm-up (compilation for ours)
+            mine[name], theirs[name] = interleaved_medians(pair, n)
     tokens = case.batch * case.seq
     flops = forward_flops_per_token(config, case.seq)
     rows = []

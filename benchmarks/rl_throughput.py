@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 import envs
+from benchmarks.timing import interleaved_medians
 from experiments.harness.files import write_json
 from experiments.harness.rundir import format_table
 from jaxrl.agents.ppo import PPOConfig, make_train
@@ -108,15 +109,9 @@ class Training:
 
 
 def time_interleaved(trainings: list[Training], repeats: int) -> list[dict]:
-    """Median run time of each training, their repeats alternating (a, b, a, b, ...) so that a
-    slow spell of a shared machine falls on all of them."""
-    times = [[] for _ in trainings]
-    for _ in range(repeats):
-        for training, out in zip(trainings, times):
-            t0 = time.perf_counter()
-            jax.block_until_ready(training.run())
-            out.append(time.perf_counter() - t0)
-    return [t.result(statistics.median(ts)) for t, ts in zip(trainings, times)]
+    """Each training's result with the median of its run times, the repeats alternating."""
+    runs = [lambda t=t: jax.block_until_ready(t.run()) for t in trainings]
+    return [t.result(s) for t, s in zip(trainings, interleaved_medians(runs, repeats))]
 
 
 def ppo_ours(config: PPOConfig) -> Training:
