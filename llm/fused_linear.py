@@ -11,7 +11,7 @@ the same tree.
 
 Layers are fused only when they would compute the same way apart from their kernels: plain
 ``nnx.Linear`` (or ``llm.LoRALinear`` around one, whose adapter is added per layer afterwards)
-with equal input size, dtypes, precision and the default ``dot_general``/``promote_dtype``.
+with equal input size, dtypes, precision and ``promote_dtype``, and the default ``dot_general``.
 Anything else is applied one layer at a time, so the result never depends on this choice beyond
 rounding.
 """
