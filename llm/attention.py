@@ -39,6 +39,40 @@ def dot_product_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Ar
     return out.reshape(b, t, h * d)
 
 
+MAX_CAUSAL_BLOCKS = 8
+MIN_CAUSAL_BLOCK = 32
+
+
+def causal_block_count(t: int) -> int:
+    """How many query blocks ``causal_attention`` splits ``t`` tokens into: blocks of at least
+    32 tokens, at most 8 of them (more blocks skip more of the masked half but add small
+    products and compile time)."""
+    return max(1, min(MAX_CAUSAL_BLOCKS, t // MIN_CAUSAL_BLOCK))
+
+
+def causal_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array,
+                     blocks: int | None = None) -> jax.Array:
+    """``dot_product_attention`` for a causal mask (key s > query t never attended), with the
+    queries split into ``blocks`` consecutive blocks that each read only the keys up to their
+    last query: the masked upper triangle is mostly not computed (with 8 blocks, 7/16 of the
+    scores are skipped; forward and backward of the attention core take about half the time at
+    256 tokens on CPU). q [B, T, H, D]; k, v [B, T, KV, D]; mask [B, T, T]. Equal to the
+    unblocked call up to rounding on every query that may attend to something; a padding query
+    with nothing to attend to averages the values of its block's keys instead of all keys.
+    """
+    t = q.shape[1]
+    if k.shape[1] != t:
+        raise ValueError(f"causal_attention: {t} queries but {k.shape[1]} keys; the causal "
+                         "split needs self-attention without a cache")
+    n = causal_block_count(t) if blocks is None else blocks
+    if n <= 1:
+        return dot_product_attention(q, k, v, mask)
+    bounds = [i * t // n for i in range(n + 1)]
+    return jnp.concatenate([
+        dot_product_attention(q[:, a:b], k[:, :b], v[:, :b], mask[:, a:b, :b])
+        for a, b in zip(bounds[:-1], bounds[1:])], axis=1)
+
+
 class Attention(nnx.Module):
     """q/k/v/o projections (Hugging Face names), optional Qwen3 q/k RMSNorm, RoPE, GQA."""
 
@@ -60,11 +94,13 @@ class Attention(nnx.Module):
         self.num_kv_heads = config.num_key_value_heads
         self.head_dim = config.head_dim
 
-    def __call__(self, x, cos, sin, mask, cache_kv=None, index=None):
+    def __call__(self, x, cos, sin, mask, cache_kv=None, index=None, causal=False):
         """x [B, T, hidden]; cos/sin [B, T, head_dim]; mask [B, T, S].
 
-        Without a cache S = T. With ``cache_kv`` = (keys, values) of shape [B, S, KV, D], the new
-        keys/values are written at slots [index, index + T) and attention reads all S slots.
+        Without a cache S = T, and ``causal`` (the caller's promise that the mask never lets a
+        query see a later key) lets ``causal_attention`` skip most of the masked scores. With
+        ``cache_kv`` = (keys, values) of shape [B, S, KV, D], the new keys/values are written at
+        slots [index, index + T) and attention reads all S slots.
         Returns (output [B, T, hidden], (keys, values) or None).
         """
         b, t, _ = x.shape
@@ -82,5 +118,6 @@ class Attention(nnx.Module):
             values = jax.lax.dynamic_update_slice(values, v.astype(values.dtype),
                                                   (zero, index, zero, zero))
             k, v, cache_kv = keys, values, (keys, values)
-        out = dot_product_attention(q, k.astype(q.dtype), v.astype(q.dtype), mask)
+        attend = causal_attention if causal and cache_kv is None else dot_product_attention
+        out = attend(q, k.astype(q.dtype), v.astype(q.dtype), mask)
         return self.o_proj(out), cache_kv

@@ -51,8 +51,9 @@ class DecoderLayer(nnx.Module):
                                                 param_dtype=param_dtype)
         self.mlp = MLP(config, **kw)
 
-    def __call__(self, x, cos, sin, mask, cache_kv=None, index=None):
-        attn, cache_kv = self.self_attn(self.input_layernorm(x), cos, sin, mask, cache_kv, index)
+    def __call__(self, x, cos, sin, mask, cache_kv=None, index=None, causal=False):
+        attn, cache_kv = self.self_attn(self.input_layernorm(x), cos, sin, mask, cache_kv, index,
+                                        causal)
         x = x + attn
         return x + self.mlp(self.post_attention_layernorm(x)), cache_kv
 
@@ -108,7 +109,7 @@ class Qwen(nnx.Module):
             positions = jnp.maximum(jnp.cumsum(am, axis=1) - 1, 0)
         causal = jnp.tril(jnp.ones((t, t), bool))
         mask = causal[None] & am[:, None, :]
-        x, _ = self._layers(tokens, positions, mask, None, None)
+        x, _ = self._layers(tokens, positions, mask, None, None, causal=True)
         return x
 
     def decode(self, tokens: jax.Array, cache: KVCache,
@@ -156,12 +157,12 @@ class Qwen(nnx.Module):
         length); without, S = T. For systems that build their own caches (``llm.epman``)."""
         return self._layers(tokens, positions, mask, cache, index)
 
-    def _layers(self, tokens, positions, mask, cache, index):
+    def _layers(self, tokens, positions, mask, cache, index, causal=False):
         cos, sin = rope_angles(positions, self.config.head_dim, self.config.rope_theta)
         x = self.model.embed_tokens(tokens)
         kvs = []
         for i, layer in enumerate(self.model.layers):
             cache_kv = None if cache is None else (cache.keys[i], cache.values[i])
-            x, cache_kv = layer(x, cos, sin, mask, cache_kv, index)
+            x, cache_kv = layer(x, cos, sin, mask, cache_kv, index, causal)
             kvs.append(cache_kv)
         return self.model.norm(x), kvs

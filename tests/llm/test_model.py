@@ -19,7 +19,7 @@ def reference_logits(hf_model, ids, mask):
     return out.logits.numpy()
 
 
-@pytest.mark.parametrize("length", [1, 7, 33])
+@pytest.mark.parametrize("length", [1, 7, 33, 100])  # 100: causal blocks of 33/33/34
 def test_logits_match_transformers(reference, length):
     directory, hf_model = reference
     model, _ = llm.load(directory)
@@ -32,7 +32,7 @@ def test_logits_match_transformers(reference, length):
 def test_padded_batch_matches_transformers(reference):
     directory, hf_model = reference
     model, _ = llm.load(directory)
-    ids, mask = left_padded_batch(np.random.default_rng(1), [12, 5, 9])
+    ids, mask = left_padded_batch(np.random.default_rng(1), [12, 70, 9])  # 70: two blocks
     ours = np.asarray(model(jnp.asarray(ids), attention_mask=jnp.asarray(mask)))
     ref = reference_logits(hf_model, ids, mask)
     real = mask.astype(bool)
