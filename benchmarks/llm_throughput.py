@@ -28,9 +28,7 @@ import argparse
 import dataclasses
 import os
 import platform
-import statistics
 import tempfile
-import time
 
 import jax
 import jax.numpy as jnp
@@ -82,16 +80,6 @@ PROMPT, NEW = 32, 128
 LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
-def median_time(fn, repeats: int) -> float:
-    fn()  # warm-up (compilation for ours)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def forward_flops_per_token(config: llm.QwenConfig, seq: int) -> float:
     c = config
     per_layer = (c.hidden_size * (c.q_size + 2 * c.kv_size) + c.q_size * c.hidden_size
@@ -106,7 +94,6 @@ def matmul_peak(repeats: int) -> dict:
     n = 2048 if jax.default_backend() == "cpu" else 8192
     a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)  # never time zeros/ones
     f = jax.jit(lambda x, y: x @ y)
-    jax_t = median_time(lambda: f(a, a).block_until_ready(), repeats)
     ta = torch.randn((n, n), device=torch_device())
 
     def torch_matmul():
@@ -114,7 +101,10 @@ def matmul_peak(repeats: int) -> dict:
         torch_sync()
         return out
 
-    torch_t = median_time(torch_matmul, repeats)
+    pair = [lambda: f(a, a).block_until_ready(), torch_matmul]
+    for fn in pair:
+        fn()  # warm-up (compilation for ours)
+    jax_t, torch_t = interleaved_medians(pair, repeats)
     return {"jax_gflops": 2 * n**3 / jax_t / 1e9, "torch_gflops": 2 * n**3 / torch_t / 1e9}
 
 

@@ -16,7 +16,8 @@ that a GPU is for (each wider run keeps at least 20 updates); SB3 runs only wher
 installed (``--no-sb3`` skips it).
 
 Compile time is reported separately from run time; every timing is the median of repeats, and
-the two CartPole PPOs' repeats alternate so that a slow spell of the machine falls on both.
+the repeats of what is compared (raw vs wrapped environment, the two CartPole PPOs)
+alternate so that a slow spell of the machine falls on both.
 Writes a JSON file (default ``benchmarks/results/rl_throughput.json``) and prints a table.
 """
 
@@ -26,7 +27,6 @@ import argparse
 import dataclasses
 import os
 import platform
-import statistics
 import time
 
 import jax
@@ -37,15 +37,6 @@ from benchmarks.timing import interleaved_medians
 from experiments.harness.files import write_json
 from experiments.harness.rundir import format_table
 from jaxrl.agents.ppo import PPOConfig, make_train
-
-
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _rollout_fn(step, reset, space, params, num_envs: int, num_steps: int):
@@ -73,14 +64,16 @@ def env_throughput(name: str, num_envs: int, num_steps: int, repeats: int) -> di
     ours = envs.EpisodeStats(envs.AutoReset(envs.make(name)[0]))
     space = raw.action_space(params)
     out = {"env": name, "num_envs": num_envs}
+    key = jax.random.key(0)
+    runs = {}
     for label, env in (("gymnax", raw), ("ours", ours)):
         fn = _rollout_fn(env.step, env.reset, space, params, num_envs, num_steps)
-        key = jax.random.key(0)
         t0 = time.perf_counter()
         jax.block_until_ready(fn(key))
         out[f"{label}_compile_s"] = time.perf_counter() - t0
-        out[f"{label}_steps_per_s"] = num_envs * num_steps / _median_time(lambda: fn(key),
-                                                                            repeats)
+        runs[label] = lambda fn=fn: jax.block_until_ready(fn(key))
+    for label, seconds in zip(runs, interleaved_medians(list(runs.values()), repeats)):
+        out[f"{label}_steps_per_s"] = num_envs * num_steps / seconds
     out["ratio_ours_over_gymnax"] = out["ours_steps_per_s"] / out["gymnax_steps_per_s"]
     return out
 

@@ -18,6 +18,8 @@ rounding.
 
 from __future__ import annotations
 
+import itertools
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
@@ -67,9 +69,6 @@ def fused_linear(x: jax.Array, layers) -> list[jax.Array]:
                             precision=first.precision, **kwargs)
     if bias is not None:
         y = y + bias
-    splits = []
-    for b in bases[:-1]:
-        splits.append((splits[-1] if splits else 0) + b.out_features)
-    outs = jnp.split(y, splits, axis=-1)
+    outs = jnp.split(y, list(itertools.accumulate(b.out_features for b in bases[:-1])), axis=-1)
     return [layer.adapt(x, out) if isinstance(layer, LoRALinear) else out
             for layer, out in zip(layers, outs)]
