@@ -6,7 +6,9 @@ such a kernel, nothing is left to run the pieces and the program hangs with all 
 (a native stack of a hung run showed both threads of a 2-core machine parked in jaxlib's
 ``ParallelBatchMap``). Seeds (or policies) in one program are a ``vmap``, so every dense solve
 in a vmapped agent meets this. Here the batched forms are ``lax.map`` loops over single
-(unbatched) calls, which never enter that path; values equal ``jnp.linalg``'s.
+(unbatched) calls on a CPU, which never enter that path; values equal ``jnp.linalg``'s. On
+other platforms (``lax.platform_dependent``) they stay jaxlib's batched kernels: a loop of tiny
+solves there is one kernel launch after another, inside every step of an agent's scan.
 
 - :func:`qr`: ``jnp.linalg.qr`` (reduced); no derivative (used to draw initial weights).
 - :func:`solve`, :func:`inv`: ``jnp.linalg.solve`` / ``inv`` for square systems, with forward-
@@ -35,7 +37,8 @@ def qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 @qr.def_vmap
 def _qr_one_at_a_time(axis_size, in_batched, a):
     del axis_size, in_batched  # called only when ``a``, the one argument, is batched
-    return lax.map(qr, a), (True, True)
+    return lax.platform_dependent(a, cpu=lambda a: lax.map(qr, a),
+                                  default=lambda a: tuple(jax.vmap(jnp.linalg.qr)(a))), (True, True)
 
 
 @jax.custom_batching.custom_vmap
@@ -47,7 +50,8 @@ def _lu_solve(a: jax.Array, b: jax.Array) -> jax.Array:
 def _lu_solve_one_at_a_time(axis_size, in_batched, a, b):
     a = _broadcast(a, in_batched[0], axis_size)
     b = _broadcast(b, in_batched[1], axis_size)
-    return lax.map(lambda ab: _lu_solve(*ab), (a, b)), True
+    return lax.platform_dependent(a, b, cpu=lambda a, b: lax.map(lambda ab: _lu_solve(*ab), (a, b)),
+                                  default=jax.vmap(jnp.linalg.solve)), True
 
 
 def solve(a: jax.Array, b: jax.Array) -> jax.Array:

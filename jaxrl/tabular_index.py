@@ -54,7 +54,9 @@ def stack_index(num_obs: int, num_stack: int,
         def mix(h, code):
             return (h ^ code) * jnp.uint32(FNV_PRIME), None
 
-        h, _ = jax.lax.scan(mix, jnp.uint32(FNV_OFFSET), slot_codes(frames))
+        # Unrolled: one fused expression, not a loop of κ tiny steps (on a GPU each loop
+        # iteration is a kernel launch, inside every environment step).
+        h, _ = jax.lax.scan(mix, jnp.uint32(FNV_OFFSET), slot_codes(frames), unroll=True)
         return (_fmix32(h) & jnp.uint32(max_states - 1)).astype(jnp.int32)
 
     return hashed, max_states, False

@@ -111,3 +111,18 @@ def test_concurrent_batched_solves_finish(finishes_on_cpu):
     # XLA's default CPU scheduler runs the four solves at once: with jnp.linalg.solve this
     # program hung in 2 of 3 runs on a 2-core machine.
     finishes_on_cpu(SCRIPT, 120, "four concurrent batched 384 x 384 solves")
+
+
+@pytest.mark.parametrize("platform", ["cuda", "tpu"])
+def test_accelerators_keep_the_batched_kernels(platform):
+    # The one-at-a-time loop exists for the CPU runtime; on a GPU or TPU it would be a kernel
+    # launch per matrix, so their programs keep the batch in one call (no loop).
+    a, b = jax.vmap(_system)(jax.random.split(jax.random.key(4), 4))
+
+    def loops(lowering_platform):
+        fn = jax.jit(jax.vmap(lambda a, b: (linalg.solve(a, b), linalg.qr(a))))
+        text = fn.trace(a, b).lower(lowering_platforms=(lowering_platform,)).as_text()
+        return text.count("stablehlo.while")
+
+    assert loops("cpu") >= 2
+    assert loops(platform) == 0

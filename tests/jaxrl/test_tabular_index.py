@@ -49,6 +49,10 @@ def test_hashed_index_matches_reference_and_separates_tmaze_frame_stacks():
     rows = jax.jit(jax.vmap(index))(jnp.asarray(np.stack([frames_of(s, 4) for s in stacks])))
     assert [int(r) for r in rows] == [reference_hash(s, 2**18) for s in stacks]
     assert len(set(np.asarray(rows).tolist())) == len(stacks)
+    # One fused expression: no loop over the 50 slots inside every environment step (on a GPU
+    # each iteration would be a kernel launch).
+    lowered = jax.jit(index).lower(jnp.asarray(frames_of(stacks[0], 4))).as_text()
+    assert "stablehlo.while" not in lowered
 
 
 def test_max_states_must_be_a_power_of_two():
