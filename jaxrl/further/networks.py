@@ -18,6 +18,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 from jaxrl.networks.mlp import MLP
 
@@ -45,8 +46,8 @@ class GaussianEncoder(eqx.Module):
     """``x -> (mean, logvar)`` of a diagonal Gaussian over the latent."""
 
     torso: MLP
-    mean: eqx.nn.Linear
-    logvar: eqx.nn.Linear
+    mean: Dense
+    logvar: Dense
 
     def __init__(self, in_size: int, latent: int, hidden: int, key: jax.Array):
         k_torso, k_mean, k_var = jax.random.split(key, 3)

@@ -4,6 +4,7 @@ Recurrent pieces (``LSTMCell``, ``GRUCell``, ``TransformerCell``) share the cell
 described in ``jaxrl.networks.rnn``.
 """
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.impala_cnn import ImpalaCNN
 from jaxrl.networks.init import linear, orthogonal
 from jaxrl.networks.minatar_cnn import MinAtarCNN
@@ -12,6 +13,7 @@ from jaxrl.networks.rnn import GRUCell, LSTMCell
 from jaxrl.networks.transformer import TransformerCell, TransformerEncoder, WindowState
 
 __all__ = [
+    "Dense",
     "GRUCell",
     "ImpalaCNN",
     "LSTMCell",

@@ -19,6 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 
 
@@ -74,7 +75,7 @@ class ImpalaCNN(eqx.Module):
     """IMPALA deep torso: ``(H, W, C)`` observation → ``(out_size,)`` features."""
 
     stages: tuple[ImpalaStage, ...]
-    dense: eqx.nn.Linear
+    dense: Dense
     obs_shape: tuple[int, int, int] = eqx.field(static=True)
     out_size: int = eqx.field(static=True)
 

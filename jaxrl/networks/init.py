@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxrl.linalg import qr
+from jaxrl.networks.dense import Dense
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1):
@@ -51,7 +52,10 @@ def orthogonal_linear(layer: eqx.nn.Linear, key: jax.Array, scale: float) -> eqx
     return layer
 
 
-def linear(in_size: int, out_size: int, key: jax.Array, scale: float = 2**0.5) -> eqx.nn.Linear:
-    """``eqx.nn.Linear`` with orthogonal weights of gain ``scale`` and zero bias."""
-    k1, k2 = jax.random.split(key)
-    return orthogonal_linear(eqx.nn.Linear(in_size, out_size, key=k1), k2, scale)
+def linear(in_size: int, out_size: int, key: jax.Array, scale: float = 2**0.5) -> Dense:
+    """:class:`Dense` ``in_size -> out_size`` with orthogonal weights of gain ``scale`` and zero
+    bias: the values ``orthogonal_linear`` gives ``eqx.nn.Linear(in_size, out_size)`` for the
+    same key (drawn ``[out, in]``, stored transposed)."""
+    _, k2 = jax.random.split(key)  # the first key drew eqx.nn.Linear's discarded default init
+    w = orthogonal(scale)(k2, (out_size, in_size), jnp.float32)
+    return Dense(w.T, jnp.zeros((out_size,), jnp.float32))

@@ -13,6 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 
 
@@ -23,19 +24,19 @@ def patches3x3(x: jax.Array) -> jax.Array:
 
 
 class MinAtarCNN(eqx.Module):
-    conv: eqx.nn.Linear  # the 3×3 kernel as a (9·C -> channels) linear map over patches
-    dense: eqx.nn.Linear
+    conv: Dense  # the 3×3 kernel as a (9·C -> channels) linear map over patches
+    dense: Dense
     out_size: int = eqx.field(static=True)
 
     def __init__(self, obs_shape: tuple[int, ...], key: jax.Array, channels: int = 16,
                  hidden: int = 128):
         h, w, c = obs_shape
         k1, k2 = jax.random.split(key)
-        self.conv = eqx.nn.Linear(9 * c, channels, key=k1)
+        self.conv = Dense.from_linear(eqx.nn.Linear(9 * c, channels, key=k1))  # Equinox's init
         self.dense = linear(channels * (h - 2) * (w - 2), hidden, k2)
         self.out_size = hidden
 
     def __call__(self, obs: jax.Array) -> jax.Array:
         p = patches3x3(obs.astype(jnp.float32))
-        x = jax.nn.relu(p @ self.conv.weight.T + self.conv.bias)
+        x = jax.nn.relu(self.conv(p))
         return jax.nn.relu(self.dense(x.reshape(-1)))

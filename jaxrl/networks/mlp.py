@@ -8,6 +8,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -29,7 +30,7 @@ class MLP(eqx.Module):
     """``in_size -> hidden... -> out_size``; the last layer has gain ``out_scale`` and no
     activation. ``out_size=None`` ends with the last hidden layer (activated)."""
 
-    layers: tuple[eqx.nn.Linear, ...]
+    layers: tuple[Dense, ...]
     act: Callable = eqx.field(static=True)
     activate_last: bool = eqx.field(static=True)
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from jaxrl.networks.actor_critic import ActorCritic
 from jaxrl.networks.build import action_info
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 from jaxrl.networks.mlp import MLP
 from jaxrl.networks.rnn import LSTMCell
@@ -47,7 +48,7 @@ class Flatten(eqx.Module):
 
 class LSTMExtractor(eqx.Module):
     cell: LSTMCell
-    proj: eqx.nn.Linear
+    proj: Dense
 
     def __init__(self, slot_size: int, key, hidden: int = HIDDEN, features: int = FEATURES):
         k1, k2 = jax.random.split(key)
@@ -63,7 +64,7 @@ class LSTMExtractor(eqx.Module):
 
 class TransformerExtractor(eqx.Module):
     encoder: TransformerEncoder
-    proj: eqx.nn.Linear
+    proj: Dense
 
     def __init__(self, slot_size: int, num_slots: int, key, d_model: int = HIDDEN,
                  features: int = FEATURES):

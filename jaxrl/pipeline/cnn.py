@@ -23,6 +23,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 from jaxrl.networks.minatar_cnn import patches3x3
 from jaxrl.pipeline.variants import VARIANTS
@@ -33,9 +34,9 @@ def _resize(obs: jax.Array, like: jax.Array) -> jax.Array:
 
 
 class PipelineCNN(eqx.Module):
-    convs: tuple[eqx.nn.Linear, ...]  # 3×3 kernels as (9·C_in -> C_out) maps over patches
-    dense: eqx.nn.Linear
-    head: eqx.nn.Linear
+    convs: tuple[Dense, ...]  # 3×3 kernels as (9·C_in -> C_out) maps over patches
+    dense: Dense
+    head: Dense
     obs_shape: tuple[int, int, int] = eqx.field(static=True)
     channels: tuple[int, ...] = eqx.field(static=True)
     hidden: int = eqx.field(static=True)
@@ -79,7 +80,7 @@ class PipelineCNN(eqx.Module):
         if i and self.variant == "concat":
             x = jnp.concatenate([x, _resize(obs, x)], -1)
         layer = self.convs[i]
-        return jax.nn.relu(patches3x3(x) @ layer.weight.T + layer.bias)
+        return jax.nn.relu(layer(patches3x3(x)))
 
     def _dense(self, x: jax.Array, obs: jax.Array) -> jax.Array:
         x = x.reshape(-1)

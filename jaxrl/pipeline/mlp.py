@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.init import linear
 from jaxrl.networks.mlp import activation
 from jaxrl.pipeline.stacked import Stacked
@@ -27,9 +28,9 @@ from jaxrl.pipeline.variants import VARIANTS
 
 
 class PipelineMLP(eqx.Module):
-    first: eqx.nn.Linear | None
+    first: Dense | None
     middle: Stacked
-    head: eqx.nn.Linear
+    head: Dense
     depth: int = eqx.field(static=True)
     width: int = eqx.field(static=True)
     variant: str = eqx.field(static=True)

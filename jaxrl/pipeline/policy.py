@@ -19,6 +19,7 @@ import numpy as np
 
 from jaxrl.networks.actor_critic import heads
 from jaxrl.networks.build import action_info
+from jaxrl.networks.dense import Dense
 from jaxrl.networks.minatar_cnn import MinAtarCNN
 from jaxrl.networks.mlp import MLP
 from jaxrl.pipeline.cnn import PipelineCNN
@@ -36,7 +37,7 @@ class _FlatCritic(eqx.Module):
 
 class _CNNCritic(eqx.Module):
     torso: MinAtarCNN
-    out: eqx.nn.Linear
+    out: Dense
 
     def __call__(self, obs):
         return self.out(self.torso(obs))[0]
