@@ -3,14 +3,16 @@ stream of experience (the reference code's), ε-greedy behaviour, one learning s
 environment step, as ``make_train(config) -> TrainProgram``.
 
 An agent is a ``TabularAgent`` of pure functions over its own state. Each ``update`` runs
-``log_every`` environment steps in one ``lax.scan`` (after the agent's ``refresh``, the place
-for once-per-update work such as an exact re-solve) and emits, besides the required
+``log_every`` environment steps in one ``lax.scan``, calling the agent's ``refresh`` (the place
+for an exact re-solve) before every block of at most ``refresh_every`` of them, and emits,
+besides the required
 ``env_steps``/``episode_return``/``loss``, the sums ``reward`` and ``optimal_reward`` over those
 steps, from which ``envs.scalable.regret`` computes the paper's regret.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -30,13 +32,18 @@ class ContinualConfig:
 
     env: str = cfg.static_field("NBottleneck-v0")
     total_timesteps: int = cfg.static_field(10_000)
-    log_every: int = cfg.static_field(100)  # env steps per update (and per exact re-solve)
+    log_every: int = cfg.static_field(100)  # env steps per update
+    # Env steps between the agent's exact refreshes, at most (the largest common divisor with
+    # log_every is used): the ρ agents' Sherman–Morrison updates of their chain's inverse drift in
+    # float32, and 5 000 of them between refreshes (off-policy ρ at log_every = 1000) turned the
+    # gain non-finite after 2.6·10⁵ steps.
+    refresh_every: int = cfg.static_field(100)
 
     def __post_init__(self):
         import envs.scalable  # noqa: F401  (registers the scalable MDPs)
 
         cfg.known_env(self)
-        cfg.positive(self, "total_timesteps", "log_every")
+        cfg.positive(self, "total_timesteps", "log_every", "refresh_every")
         cfg.divides(self, "total_timesteps", "log_every")
 
 
@@ -95,11 +102,23 @@ def make_continual_train(agent: TabularAgent, config: ContinualConfig, env=None,
                info["returned_episode_return"])
         return (ag, env_state, nxt, hp), out
 
+    block = math.gcd(config.log_every, min(config.refresh_every, config.log_every))
+
+    def refreshed_block(carry, keys):
+        ag, env_state, obs, hp = carry
+        return jax.lax.scan(env_step, (agent.refresh(ag), env_state, obs, hp), keys)
+
     def update(state: ContinualState):
         key, k_steps = jax.random.split(state.key)
-        carry = (agent.refresh(state.agent), state.env_state, state.obs, state.hp)
-        (ag, env_state, obs, hp), (rew, opt, loss, done, ret) = jax.lax.scan(
-            env_step, carry, jax.random.split(k_steps, config.log_every))
+        keys = jax.random.split(k_steps, config.log_every)
+        carry = (state.agent, state.env_state, state.obs, state.hp)
+        if block == config.log_every:
+            (ag, env_state, obs, hp), outs = refreshed_block(carry, keys)
+        else:  # blocks of ``block`` steps, each after a refresh
+            (ag, env_state, obs, hp), outs = jax.lax.scan(
+                refreshed_block, carry, keys.reshape(config.log_every // block, block))
+            outs = jax.tree.map(lambda x: x.reshape(config.log_every, *x.shape[2:]), outs)
+        rew, opt, loss, done, ret = outs
         env_steps = state.env_steps + config.log_every
         finished = done.sum()
         metrics = {
