@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 
@@ -44,18 +43,9 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1):
     return init
 
 
-def orthogonal_linear(layer: eqx.nn.Linear, key: jax.Array, scale: float) -> eqx.nn.Linear:
-    w = orthogonal(scale)(key, layer.weight.shape, layer.weight.dtype)
-    layer = eqx.tree_at(lambda m: m.weight, layer, w)
-    if layer.bias is not None:
-        layer = eqx.tree_at(lambda m: m.bias, layer, jnp.zeros_like(layer.bias))
-    return layer
-
-
 def linear(in_size: int, out_size: int, key: jax.Array, scale: float = 2**0.5) -> Dense:
     """:class:`Dense` ``in_size -> out_size`` with orthogonal weights of gain ``scale`` and zero
-    bias: the values ``orthogonal_linear`` gives ``eqx.nn.Linear(in_size, out_size)`` for the
-    same key (drawn ``[out, in]``, stored transposed)."""
+    bias (the weights drawn ``[out, in]`` as for an ``eqx.nn.Linear``, stored transposed)."""
     _, k2 = jax.random.split(key)  # the first key drew eqx.nn.Linear's discarded default init
     w = orthogonal(scale)(k2, (out_size, in_size), jnp.float32)
     return Dense(w.T, jnp.zeros((out_size,), jnp.float32))

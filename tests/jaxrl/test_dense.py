@@ -7,8 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl.networks import Dense, linear
-from jaxrl.networks.init import orthogonal_linear
+from jaxrl.networks import Dense, linear, orthogonal
 
 
 def test_equals_equinox_linear_in_values_and_gradients():
@@ -29,8 +28,10 @@ def test_equals_equinox_linear_in_values_and_gradients():
 
 def test_linear_draws_the_orthogonal_values_of_the_equinox_layer():
     key = jax.random.key(3)
-    k1, k2 = jax.random.split(key)
-    ref = orthogonal_linear(eqx.nn.Linear(6, 4, key=k1), k2, 1.3)
+    _, k2 = jax.random.split(key)  # what linear() drew before Dense: Linear's init, overwritten
+    ref = eqx.nn.Linear(6, 4, key=jax.random.key(9))
+    ref = eqx.tree_at(lambda m: (m.weight, m.bias), ref,
+                      (orthogonal(1.3)(k2, (4, 6)), jnp.zeros(4)))
     layer = linear(6, 4, key, 1.3)
     assert layer.kernel.shape == (6, 4) and (layer.in_features, layer.out_features) == (6, 4)
     np.testing.assert_array_equal(layer.weight, ref.weight)

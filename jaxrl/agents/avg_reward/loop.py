@@ -5,9 +5,9 @@ environment step, as ``make_train(config) -> TrainProgram``.
 An agent is a ``TabularAgent`` of pure functions over its own state. Each ``update`` runs
 ``log_every`` environment steps in one ``lax.scan``, calling the agent's ``refresh`` (the place
 for an exact re-solve) before every block of at most ``refresh_every`` of them, and emits,
-besides the required
-``env_steps``/``episode_return``/``loss``, the sums ``reward`` and ``optimal_reward`` over those
-steps, from which ``envs.scalable.regret`` computes the paper's regret.
+besides the required ``env_steps``/``episode_return``/``loss``, the sums ``reward`` and
+``optimal_reward`` over those steps, from which ``envs.scalable.regret`` computes the paper's
+regret.
 """
 
 from __future__ import annotations
@@ -112,12 +112,9 @@ def make_continual_train(agent: TabularAgent, config: ContinualConfig, env=None,
         key, k_steps = jax.random.split(state.key)
         keys = jax.random.split(k_steps, config.log_every)
         carry = (state.agent, state.env_state, state.obs, state.hp)
-        if block == config.log_every:
-            (ag, env_state, obs, hp), outs = refreshed_block(carry, keys)
-        else:  # blocks of ``block`` steps, each after a refresh
-            (ag, env_state, obs, hp), outs = jax.lax.scan(
-                refreshed_block, carry, keys.reshape(config.log_every // block, block))
-            outs = jax.tree.map(lambda x: x.reshape(config.log_every, *x.shape[2:]), outs)
+        (ag, env_state, obs, hp), outs = jax.lax.scan(  # blocks of ``block`` steps
+            refreshed_block, carry, keys.reshape(config.log_every // block, block))
+        outs = jax.tree.map(lambda x: x.reshape(config.log_every, *x.shape[2:]), outs)
         rew, opt, loss, done, ret = outs
         env_steps = state.env_steps + config.log_every
         finished = done.sum()
