@@ -29,20 +29,40 @@ Choices where the paper is silent or differs (CPU budget):
   ``delay = R_ref − R_staggered(D)`` (staggered acts every frame, so it pays only for staleness)
   and ``inaction = R_staggered(D) − R_sequential(D)`` (what acting on one frame in ``D + 1``
   adds). Learning regret, against the optimal policy, is unknown for these games.
+* Demonstrations (``demo_frames``, ``pretrain_updates``): the paper pretrains its Tetris DQN
+  on one recorded human game. Here games with a scripted player (Tetris:
+  :func:`envs.tetris.expert.expert_action`) can give ``demo_frames`` frames of its play to DQN
+  as DQfD demonstrations (``jaxrl.agents.dqn``), pretrained on for ``pretrain_updates`` steps.
+  Off by default: at the default budget it did not lift DQN's Tetris return above zero (the
+  pretrained network agrees with the player on ~91 % of frames, which is not enough to place
+  pieces).
+* The scripted player in real time (``scripted_frames``, Tetris only): a competent policy with
+  no learning regret, played through the same schedulers. ``scripted/<env>/fresh`` is its score
+  acting on every frame with no delay; ``scripted/<env>/<mode>/D<D>`` under the realtime wrapper
+  (score of ``scripted_frames``-frame games, play stopping at game over). It does not know its
+  actions in flight, so staggered inference, which acts every frame on ``D``-frame-old states,
+  repeats moves already made (delay regret), while sequential play only waits (inaction regret).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 import envs
 from envs.realtime import Realtime, Scheduler
+from envs.tetris.expert import expert_action
 from jaxrl.agents.dqn import DQNConfig, make_train
+from jaxrl.demonstrations import collect
 from jaxrl.random_policy import baseline_return
 
 MODES = ("sequential", "staggered")
+# Scripted players by game: a pure function of the game's state to an action.
+SCRIPTED = {"Tetris": expert_action}
 WIDTHS = (1, 2, 4, 8, 16, 32, 64)
 BASELINES = ("noop", "random")
 # Model size (parameters) → inference time in Game Boy frames (Riemer et al. 2025, model-size
@@ -112,15 +132,28 @@ def final_return(metrics: dict) -> np.ndarray:
         return np.where(counts > 0, np.nansum(tail, axis=0) / np.maximum(counts, 1), np.nan)
 
 
+def demonstrations(env_name: str, demo_frames: int, num_envs: int = 8):
+    """``key -> Transition``: ``demo_frames`` frames of ``SCRIPTED[env_name]``'s play (``None``
+    when the game has no scripted player or ``demo_frames`` is 0)."""
+    if not demo_frames or env_name not in SCRIPTED:
+        return None
+    base, params = envs.make(env_name)
+    player = SCRIPTED[env_name]
+    return functools.partial(collect, base, params, lambda key, state: player(state),
+                             num_envs=num_envs, num_steps=max(1, demo_frames // num_envs))
+
+
 def learn(run, env_name: str, mode: str, d: int, frames: int, network: str, width: int,
-          keys) -> np.ndarray:
+          keys, demo_frames: int = 0, pretrain_updates: int = 0) -> np.ndarray:
     """Train DQN on ``env_name`` in real time (``mode``, ``D = d``); per-seed final return."""
     from experiments.harness import train_seeds
 
     base, params = envs.make(env_name)
-    program = make_train(dqn_config(env_name, frames, network, width),
-                         env=Realtime(envs.AutoReset(base), scheduler(mode, d)),
-                         env_params=params)
+    demos = demonstrations(env_name, demo_frames)
+    config = dqn_config(env_name, frames, network, width).replace(
+        pretrain_updates=pretrain_updates if demos else 0)
+    program = make_train(config, env=Realtime(envs.AutoReset(base), scheduler(mode, d)),
+                         env_params=params, demonstrations=demos)
     _, metrics, _ = train_seeds(program, keys, run, f"learn_{env_name}_{mode}_D{d}", chunks=5)
     return final_return(metrics)
 
@@ -131,6 +164,44 @@ def baselines(env_name: str, key, frames: int) -> dict[str, float]:
     num_steps = min(12_000, max(2_000, frames // 8))  # a noop Tetris game lasts ~10^4 frames
     return {b: float(baseline_return(base, params, key, b, num_envs=16, num_steps=num_steps))
             for b in BASELINES}
+
+
+def scripted(env_name: str, mode: str | None, d: int, frames: int, key,
+             num_games: int = 8) -> float:
+    """Mean score of ``num_games`` games of ``frames`` frames played by ``SCRIPTED[env_name]``
+    under the realtime wrapper (``mode``, ``D = d``; ``mode=None``: fresh, every frame, no
+    delay); a game scores nothing after its first game over."""
+    base, params = envs.make(env_name)
+    player = SCRIPTED[env_name]
+    env = base if mode is None else Realtime(base, scheduler(mode, d))
+    inner = (lambda state: state) if mode is None else (lambda state: state.env_state)
+
+    def run(key):
+        k_reset, k_play = jax.random.split(key)
+        _, state = jax.vmap(env.reset, in_axes=(0, None))(
+            jax.random.split(k_reset, num_games), params)
+
+        def frame(carry, key):
+            state, alive = carry
+            action = jax.vmap(lambda s: player(inner(s)))(state)
+            _, state, reward, terminated, _, _ = jax.vmap(env.step, in_axes=(0, 0, 0, None))(
+                jax.random.split(key, num_games), state, action, params)
+            return (state, alive & ~terminated), jnp.where(alive, reward, 0.0)
+
+        _, rewards = jax.lax.scan(frame, (state, jnp.ones(num_games, bool)),
+                                  jax.random.split(k_play, frames))
+        return rewards.sum(axis=0).mean()
+
+    return float(jax.jit(run)(key))
+
+
+def scripted_study(env_name: str, ds, frames: int, key) -> dict[str, float]:
+    """``scripted/<env>/fresh`` and ``scripted/<env>/<mode>/D<D>`` (see the module docstring)."""
+    out = {f"scripted/{env_name}/fresh": scripted(env_name, None, 1, frames, key)}
+    for d in ds:
+        for mode in MODES:
+            out[f"scripted/{env_name}/{mode}/D{d}"] = scripted(env_name, mode, d, frames, key)
+    return out
 
 
 def regret(summary: dict, env_name: str, ds) -> dict[str, float]:
@@ -147,8 +218,10 @@ def regret(summary: dict, env_name: str, ds) -> dict[str, float]:
     return out
 
 
-def study(run, env_names, ds, frames: int, network: str, width: int, keys) -> tuple[dict, list]:
-    """Every env × mode × D, the baselines and the regret split; ``(summary, table rows)``."""
+def study(run, env_names, ds, frames: int, network: str, width: int, keys, demo_frames: int = 0,
+          pretrain_updates: int = 0, scripted_frames: int = 0) -> tuple[dict, list]:
+    """Every env × mode × D, the baselines, the regret split and the scripted players in real
+    time; ``(summary, table rows)``."""
     summary, rows = {}, []
     env0, params0 = envs.make(env_names[0])
     obs_shape = env0.observation_space(params0).shape
@@ -166,7 +239,8 @@ def study(run, env_names, ds, frames: int, network: str, width: int, keys) -> tu
         for d in ds:
             row = {"env": env_name, "D": d}
             for mode in MODES:
-                returns = learn(run, env_name, mode, d, frames, network, width, keys)
+                returns = learn(run, env_name, mode, d, frames, network, width, keys,
+                                demo_frames, pretrain_updates)
                 value = float(np.nanmean(returns)) if np.isfinite(returns).any() else math.nan
                 summary[f"return/{env_name}/{mode}/D{d}"] = value
                 row[mode] = value
@@ -175,6 +249,14 @@ def study(run, env_names, ds, frames: int, network: str, width: int, keys) -> tu
                   f"{row['staggered']:.2f}  (noop {base['noop']:.2f}, random "
                   f"{base['random']:.2f})", flush=True)
         summary.update(regret(summary, env_name, ds))
+        if scripted_frames and env_name in SCRIPTED:
+            played = scripted_study(env_name, ds, scripted_frames, keys[0])
+            summary.update(played)
+            print(f"  {env_name} scripted player, {scripted_frames}-frame games: fresh "
+                  f"{played[f'scripted/{env_name}/fresh']:.0f}; " + ", ".join(
+                      f"D={d} sequential {played[f'scripted/{env_name}/sequential/D{d}']:.0f} "
+                      f"staggered {played[f'scripted/{env_name}/staggered/D{d}']:.0f}"
+                      for d in ds), flush=True)
     return summary, rows
 
 

@@ -14,7 +14,8 @@ and averaged over seeds (which only matter with jitter).
 
 Part (2), learning (:mod:`experiments.realtime_learning`): DQN on Tetris and MinAtar games in
 real time for each ``D`` of ``learn_frames``, sequential vs staggered asynchronous, with the
-noop and random baselines and the split of the realtime regret into delay and inaction.
+noop and random baselines and the split of the realtime regret into delay and inaction; and a
+scripted Tetris player (no learning regret) played through the same schedulers.
 
 Part (3), the wall-clock runner (:func:`envs.realtime.measure`): a game ticking at the Game
 Boy's 59.7275 frames/s while ``N`` worker threads run a jitted policy padded to ``D`` frames of
@@ -25,9 +26,12 @@ summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``inaction_jitter/<scheduler>/D<D>``, ``delay/<scheduler>/D<D>``,
 ``interval_std_jitter/<scheduler>/D<D>``, ``processes_needed/D<D>`` and
 ``processes_needed_jitter/D<D>``, ``processes_needed_slope`` (deterministic; the paper's
-``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``; ``return/<env>/<mode>/D<D>`` (mode sequential or staggered),
-``return/<env>/noop``, ``return/<env>/random`` and
-``regret/<env>/<mode>/D<D>/{delay,inaction}``, ``model/params/width<w>`` and
+``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``;
+``return/<env>/<mode>/D<D>`` (mode sequential or staggered), ``return/<env>/noop``,
+``return/<env>/random`` and ``regret/<env>/<mode>/D<D>/{delay,inaction}``;
+``scripted/Tetris/fresh`` and ``scripted/Tetris/<mode>/D<D>`` (the scripted Tetris player's
+score in ``scripted_frames``-frame games, with no delay and in real time);
+``model/params/width<w>`` and
 ``model/frames/width<w>`` (IMPALA Q-network size per width and the paper's ``D`` for it);
 ``wallclock/interval_std_ms/<N>`` and
 ``wallclock/interval_mean_ms/<N>`` (staggered, ``N = D``), ``wallclock/inaction/<mode>/D<D>``
@@ -84,6 +88,13 @@ class Config:
     """Part (2): DQN torso: minatar_cnn, impala_cnn (the paper's) or mlp (vector games)."""
     width: int = 1
     """Part (2): impala_cnn channel multiplier (the paper's model-size knob)."""
+    demo_frames: int = 0
+    """Part (2): frames of a scripted player's games (Tetris) given to DQN as DQfD
+    demonstrations (0: none; the paper pretrains its Tetris DQN on one human game)."""
+    pretrain_updates: int = 16_000
+    """Part (2): DQN gradient steps on the demonstrations before acting (the paper's 16 000)."""
+    scripted_frames: int = 2000
+    """Part (2): frames per game of the scripted Tetris player in real time (0: skip)."""
     wallclock_frames: tuple[int, ...] = (1, 2, 4, 8)
     """Part (3): imposed inference times D in frames of the wall-clock runner (empty: skip)."""
     wallclock_seconds: float = 3.0
@@ -121,6 +132,13 @@ class Config:
         if not self.wallclock_seconds > 0:
             raise ValueError(f"Config.wallclock_seconds={self.wallclock_seconds!r} is invalid: "
                              "expected > 0")
+        for name in ("demo_frames", "pretrain_updates", "scripted_frames"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Config.{name}={getattr(self, name)} is invalid: expected an "
+                                 "integer >= 0")
+        if 0 < self.demo_frames < 256:
+            raise ValueError(f"Config.demo_frames={self.demo_frames} is invalid: expected 0 or "
+                             "at least 256 (8 games, a batch of 32 transitions each)")
         for name in ("measure_periods", "seeds", "learn_seeds", "width"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Config.{name}={getattr(self, name)} is invalid: expected an "
@@ -133,7 +151,7 @@ PRESETS = {
               "learn_seeds": 1, "wallclock_frames": (2, 4), "wallclock_seconds": 1.0},
     "default": {},
     "paper": {"inference_frames": (1, 5, 8, 70, 596), "seeds": 8, "learn_steps": 2_000_000,
-              "learn_seeds": 5, "learn_frames": (1, 5, 8, 16, 70)},
+              "learn_seeds": 5, "learn_frames": (1, 5, 8, 16, 70), "demo_frames": 16_000},
 }
 
 
@@ -289,7 +307,8 @@ def main(argv=None) -> dict:
             np.arange(config.learn_seeds))
         learned, learn_rows = realtime_learning.study(
             run, config.learn_envs, config.learn_frames, config.learn_steps, config.network,
-            config.width, learn_keys)
+            config.width, learn_keys, config.demo_frames, config.pretrain_updates,
+            config.scripted_frames)
         summary.update(learned)
         realtime_learning.plot(run, config.learn_envs, config.learn_frames, summary)
         print(harness.format_table(learn_rows))

@@ -1,6 +1,6 @@
 """Agents, networks, losses and training loops as pure functions (Equinox + optax)."""
 
-from jaxrl import agents, further, games, linalg, mdp, networks, pipeline
+from jaxrl import agents, demonstrations, further, games, linalg, mdp, networks, pipeline
 from jaxrl.agents import (
     DQNConfig,
     PPOConfig,
@@ -22,6 +22,7 @@ __all__ = [
     "TabularQConfig",
     "TrainProgram",
     "agents",
+    "demonstrations",
     "further",
     "games",
     "linalg",

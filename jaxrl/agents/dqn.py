@@ -24,6 +24,17 @@ Choices where the paper is silent or differs:
   otherwise the agent's own action.
 * ε decays linearly from ``epsilon_start`` to ``epsilon_end`` over the first
   ``exploration_fraction · total_timesteps`` environment steps, then stays.
+* Demonstrations (``make_train(..., demonstrations=fn)``): DQfD (Hester et al. 2018, eq. 5)
+  with uniform sampling. ``init`` records ``fn(key)`` (a batch of transitions, e.g.
+  :func:`jaxrl.demonstrations.collect`), kept apart from the replay buffer for the whole run,
+  and takes ``pretrain_updates`` gradient steps on it alone (the realtime-RL paper's Tetris DQN
+  pretrains 16 000 steps on a human game, Riemer et al. 2025), the target network copied every
+  ``target_update_interval`` environment steps' worth of gradient steps. Every later gradient
+  step adds a demonstration batch of ``batch_size`` to the replay batch. On demonstrations the
+  loss is the TD loss plus ``demo_weight`` times the large-margin loss
+  ``max_a [Q(s, a) + demo_margin·1(a ≠ a_E)] − Q(s, a_E)`` (DQfD's λ₂ = 1 and margin 0.8;
+  ``demo_weight = 0`` is the paper's plain TD pretraining). DQfD's n-step and L2 terms and its
+  prioritised replay are left out.
 
 Defaults are the CartPole-v1 values of CleanRL's ``dqn_jax.py`` and purejaxrl's ``dqn.py``
 (10 envs as purejaxrl, buffer 10 000, batch 128, lr 2.5e-4, learning starts 10 000, train
@@ -79,12 +90,16 @@ class DQNConfig:
     epsilon_end: float = 0.05
     exploration_fraction: float = 0.5
     max_grad_norm: float = float("inf")
+    pretrain_updates: int = cfg.static_field(0)  # gradient steps on demonstrations at init
+    demo_margin: float = 0.8  # DQfD's large margin
+    demo_weight: float = 1.0  # DQfD's λ₂ (0: plain TD on demonstrations)
 
     def __post_init__(self):
         cfg.known_env(self)
         cfg.positive(self, "num_envs", "total_timesteps", "buffer_size", "batch_size",
                      "train_frequency", "target_update_interval", "lr", "width")
-        cfg.non_negative(self, "learning_starts")
+        cfg.non_negative(self, "learning_starts", "pretrain_updates", "demo_margin",
+                         "demo_weight")
         cfg.in_unit_interval(self, "gamma", "epsilon_start", "epsilon_end",
                              "exploration_fraction")
         cfg.check(self, "tau", lambda t: 0 < t <= 1, "a number in (0, 1]")
@@ -110,6 +125,27 @@ def _check_hidden(config, minimum: int) -> None:
     if not ok:
         cfg.fail(type(config).__name__, "hidden", h,
                  f"a tuple of at least {minimum} positive layer sizes")
+
+
+def _check_demonstrations(demonstrations, obs_shape, batch_size: int) -> None:
+    """Shape-check ``demonstrations(key)`` (traced, nothing computed) against the environment."""
+    demos = jax.eval_shape(demonstrations, jax.random.key(0))
+    if not isinstance(demos, Transition):
+        raise TypeError("demonstrations(key) must return a jaxrl.replay.Transition, got "
+                        f"{type(demos).__name__}")
+    size = demos.obs.shape[0] if demos.obs.ndim else 0
+    for name in ("obs", "next_obs"):
+        shape = tuple(getattr(demos, name).shape)
+        if shape != (size, *obs_shape):
+            raise ValueError(f"demonstrations(key).{name} has shape {shape}: expected "
+                             f"(items, *{obs_shape}) for this environment")
+    for name in ("action", "reward", "terminated"):
+        if tuple(getattr(demos, name).shape) != (size,):
+            raise ValueError(f"demonstrations(key).{name} has shape "
+                             f"{tuple(getattr(demos, name).shape)}: expected ({size},)")
+    if size < batch_size:
+        raise ValueError(f"demonstrations(key) has {size} transitions: expected at least "
+                         f"batch_size={batch_size}")
 
 
 class QNetwork(eqx.Module):
@@ -150,6 +186,7 @@ class DQNState(eqx.Module):
     key: jax.Array
     env_steps: jax.Array  # int32, environment steps so far (all envs)
     hp: DQNConfig
+    demos: Transition | None = None  # DQfD demonstrations, kept for the whole run
 
 
 def linear_epsilon(hp, env_steps):
@@ -188,6 +225,15 @@ def td_loss(online, target, batch: Transition, hp, double_dqn: bool, loss: str):
     return (err**2).mean()
 
 
+def margin_loss(online, batch: Transition, margin):
+    """DQfD's large-margin loss (Hester et al. 2018, eq. 4), mean over ``batch``:
+    ``max_a [Q(s, a) + margin·1(a ≠ a_E)] − Q(s, a_E)`` with ``a_E = batch.action``."""
+    q = jax.vmap(online)(batch.obs)
+    q_e = jnp.take_along_axis(q, batch.action[:, None], axis=-1)[:, 0]
+    penalty = margin * (1.0 - jax.nn.one_hot(batch.action, q.shape[-1], dtype=q.dtype))
+    return (jnp.max(q + penalty, axis=-1) - q_e).mean()
+
+
 def polyak_update(online, target, tau, sync):
     """``τ·online + (1 − τ)·target`` where ``sync``, else ``target`` (τ = 1: a hard copy)."""
     params = jax.tree.map(lambda o, t: jnp.where(sync, tau * o + (1.0 - tau) * t, t),
@@ -203,11 +249,19 @@ def discrete_actions(env, env_params, cls_name: str, field: str, value) -> int:
     return int(space.n)
 
 
-def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
-    """Build DQN for ``config``; ``env``/``env_params`` replace ``envs.make(config.env)``."""
+def make_train(config: DQNConfig, env=None, env_params=None,
+               demonstrations=None) -> TrainProgram:
+    """Build DQN for ``config``; ``env``/``env_params`` replace ``envs.make(config.env)``.
+    ``demonstrations(key) -> Transition`` (a leading batch axis) are DQfD's demonstrations
+    (see the module docstring)."""
+    if config.pretrain_updates and demonstrations is None:
+        cfg.fail("DQNConfig", "pretrain_updates", config.pretrain_updates,
+                 "0 when make_train is given no demonstrations")
     env, env_params = training_env(config.env, env, env_params)
     num_actions = discrete_actions(env, env_params, "DQNConfig", "env", config.env)
     obs_shape = tuple(env.observation_space(env_params).shape)
+    if demonstrations is not None:
+        _check_demonstrations(demonstrations, obs_shape, config.batch_size)
     if config.network != "mlp" and len(obs_shape) != 3:
         cfg.fail("DQNConfig", "network", config.network,
                  f"'mlp' for observations of shape {obs_shape} ('{config.network}' needs "
@@ -235,36 +289,88 @@ def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
             jax.random.split(k_env, n_envs), env_params)
         example = Transition(obs[0], jnp.zeros((), jnp.int32), jnp.zeros((), jnp.float32),
                              obs[0], jnp.zeros((), jnp.float32))
+        opt_state = adam.init(eqx.filter(online, eqx.is_inexact_array))
+        target, demos = online, None
+        if demonstrations is not None:
+            key, k_demo, k_pre = jax.random.split(key, 3)
+            demos = demonstrations(k_demo)
+            demos = demos.replace(obs=demos.obs.astype(obs.dtype),
+                                  next_obs=demos.next_obs.astype(obs.dtype),
+                                  action=demos.action.astype(jnp.int32),
+                                  reward=demos.reward.astype(jnp.float32),
+                                  terminated=demos.terminated.astype(jnp.float32))
+            online, target, opt_state = pretrain(online, opt_state, demos, hp, k_pre)
         return DQNState(
             online=online,
-            target=online,
-            opt_state=adam.init(eqx.filter(online, eqx.is_inexact_array)),
+            target=target,
+            opt_state=opt_state,
             buffer_state=buffer.init(example),
             env_state=env_state,
             obs=obs,
             key=key,
             env_steps=jnp.zeros((), jnp.int32),
             hp=hp,
+            demos=demos,
         )
 
-    loss_and_grad = eqx.filter_value_and_grad(td_loss)
+    def loss_fn(online, target, batch, demo_batch, hp):
+        """TD loss on the replay batch and DQfD's TD + margin loss on the demonstrations."""
+        total = jnp.zeros((), jnp.float32)
+        if batch is not None:
+            total += td_loss(online, target, batch, hp, config.double_dqn, config.loss)
+        if demo_batch is not None:
+            total += td_loss(online, target, demo_batch, hp, config.double_dqn, config.loss)
+            total += hp.demo_weight * margin_loss(online, demo_batch, hp.demo_margin)
+        return total
 
-    def gradient_step(carry, key):
-        online, opt_state, target, buffer_state, hp = carry
-        batch = buffer.sample(buffer_state, key).experience
-        loss, grads = loss_and_grad(online, target, batch, hp, config.double_dqn, config.loss)
+    loss_and_grad = eqx.filter_value_and_grad(loss_fn)
+
+    def gradient_step(carry, key, replay: bool = True):
+        online, opt_state, target, buffer_state, demos, hp = carry
+        k_replay, k_demo = jax.random.split(key)
+        batch = buffer.sample(buffer_state, k_replay).experience if replay else None
+        demo_batch = None
+        if demos is not None:
+            idx = jax.random.randint(k_demo, (config.batch_size,), 0, demos.action.shape[0])
+            demo_batch = jax.tree.map(lambda x: x[idx], demos)
+        loss, grads = loss_and_grad(online, target, batch, demo_batch, hp)
         grads = clip_by_global_norm(grads, hp.max_grad_norm)
         updates, opt_state = adam.update(grads, opt_state)
         online = eqx.apply_updates(online, jax.tree.map(lambda u: -hp.lr * u, updates))
-        return (online, opt_state, target, buffer_state, hp), loss
+        return (online, opt_state, target, buffer_state, demos, hp), loss
 
-    def learn(online, opt_state, target, buffer_state, hp, key):
+    def learn(online, opt_state, target, buffer_state, demos, hp, key):
         (online, opt_state, *_), losses = jax.lax.scan(
-            gradient_step, (online, opt_state, target, buffer_state, hp),
+            gradient_step, (online, opt_state, target, buffer_state, demos, hp),
             jax.random.split(key, grads_per_update))
         return online, opt_state, losses.mean()
 
-    def skip(online, opt_state, target, buffer_state, hp, key):
+    def pretrain(online, opt_state, demos: Transition, hp, key):
+        """``pretrain_updates`` gradient steps on the demonstrations alone; the target network
+        is copied every ``period`` steps (as often as during training) and at the end."""
+        period = max(1, config.target_update_interval * grads_per_update // grad_period)
+        rounds, rest = divmod(config.pretrain_updates, period)
+
+        def steps(online, opt_state, target, key, count):
+            (online, opt_state, *_), _ = jax.lax.scan(
+                lambda c, k: gradient_step(c, k, replay=False),
+                (online, opt_state, target, None, demos, hp), jax.random.split(key, count))
+            return online, opt_state
+
+        def round_(carry, key):
+            online, opt_state = steps(*carry, key, period)
+            return (online, opt_state, online), None
+
+        k_rounds, k_rest = jax.random.split(key)
+        carry = (online, opt_state, online)
+        if rounds:
+            carry, _ = jax.lax.scan(round_, carry, jax.random.split(k_rounds, rounds))
+        online, opt_state, target = carry
+        if rest:
+            online, opt_state = steps(online, opt_state, target, k_rest, rest)
+        return online, online, opt_state
+
+    def skip(online, opt_state, target, buffer_state, demos, hp, key):
         return online, opt_state, jnp.zeros((), jnp.float32)
 
     def update(state: DQNState):
@@ -284,12 +390,12 @@ def make_train(config: DQNConfig, env=None, env_params=None) -> TrainProgram:
         due = ((env_steps > config.learning_starts) & buffer.can_sample(buffer_state)
                & (env_steps % grad_period == 0))
         online, opt_state, loss = jax.lax.cond(
-            due, learn, skip, state.online, state.opt_state, state.target, buffer_state, hp,
-            k_learn)
+            due, learn, skip, state.online, state.opt_state, state.target, buffer_state,
+            state.demos, hp, k_learn)
         sync = env_steps % config.target_update_interval == 0
         target = polyak_update(online, state.target, hp.tau, sync)
         new_state = DQNState(online, target, opt_state, buffer_state, env_state,
-                             obs.astype(dtype), key, env_steps, hp)
+                             obs.astype(dtype), key, env_steps, hp, state.demos)
         metrics = {
             "env_steps": env_steps.astype(jnp.float32),
             "episode_return": finished_episode_mean(info),

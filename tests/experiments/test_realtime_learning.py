@@ -53,3 +53,18 @@ def test_model_sizes_count_the_built_network():
     built = sum(x.size for x in jax.tree.leaves(eqx.filter(net, eqx.is_array)))
     assert sizes[2][0] == built > sizes[1][0]
     assert sizes[2][1] == rl.frames_for_params(built)
+
+
+def test_scripted_tetris_player_pays_inaction_regret_sequentially():
+    """Acting on one frame in D + 1 (sequential) leaves the piece to gravity: over 600 frames
+    the fresh player clears lines, sequential at D = 64 (9 actions in all) clears none."""
+    import jax
+
+    key = jax.random.key(0)
+    fresh = rl.scripted("Tetris", None, 1, 600, key, num_games=2)
+    seq64 = rl.scripted("Tetris", "sequential", 64, 600, key, num_games=2)
+    assert fresh >= 200 and seq64 == 0.0, (fresh, seq64)  # 200: five single lines
+    assert rl.demonstrations("Breakout-MinAtar", 1000) is None  # no scripted player
+    assert rl.demonstrations("Tetris", 0) is None
+    demos = jax.eval_shape(rl.demonstrations("Tetris", 1000), key)
+    assert demos.obs.shape == (1000, 20, 10, 2) and demos.action.shape == (1000,)
