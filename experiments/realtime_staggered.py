@@ -15,7 +15,8 @@ and averaged over seeds (which only matter with jitter).
 Part (2), learning (:mod:`experiments.realtime_learning`): DQN on Tetris and MinAtar games in
 real time for each ``D`` of ``learn_frames``, sequential vs staggered asynchronous, with the
 noop and random baselines and the split of the realtime regret into delay and inaction; and a
-scripted Tetris player (no learning regret) played through the same schedulers.
+scripted Tetris player (no learning regret) played through the same schedulers, acting on the
+state it reads or on the state it predicts its action will land on.
 
 Part (3), the wall-clock runner (:func:`envs.realtime.measure`): a game ticking at the Game
 Boy's 59.7275 frames/s while ``N`` worker threads run a jitted policy padded to ``D`` frames of
@@ -29,8 +30,10 @@ summary.json: ``inaction/<scheduler>/D<D>`` (deterministic times),
 ``N = ceil(D)`` gives 1) and ``processes_needed_slope_jitter``;
 ``return/<env>/<mode>/D<D>`` (mode sequential or staggered), ``return/<env>/noop``,
 ``return/<env>/random`` and ``regret/<env>/<mode>/D<D>/{delay,inaction}``;
-``scripted/Tetris/fresh`` and ``scripted/Tetris/<mode>/D<D>`` (the scripted Tetris player's
-score in ``scripted_frames``-frame games, with no delay and in real time);
+``scripted/Tetris/fresh``, ``scripted/Tetris/<mode>/D<D>`` and
+``scripted_lookahead/Tetris/<mode>/D<D>`` (the scripted Tetris player's score in
+``scripted_frames``-frame games: with no delay, in real time, and in real time acting on the
+predicted state its action lands on);
 ``model/params/width<w>`` and
 ``model/frames/width<w>`` (IMPALA Q-network size per width and the paper's ``D`` for it);
 ``wallclock/interval_std_ms/<N>`` and

@@ -2,6 +2,7 @@
 and the wall-clock runner with its host-side environments (JAX games, the PyBoy Game Boy)."""
 
 from envs.realtime.host import FrameClock, HostEnv, JaxHostEnv
+from envs.realtime.lookahead import lookahead
 from envs.realtime.pyboy_env import GameBoyEnv
 from envs.realtime.runner import GAME_BOY_FPS, MODES, RunResult, measure, run
 from envs.realtime.schedulers import (
@@ -16,4 +17,4 @@ from envs.realtime.wrapper import Realtime, RealtimeState
 
 __all__ = ["GAME_BOY_FPS", "KINDS", "MODES", "FrameClock", "FrameOutput", "GameBoyEnv",
            "HostEnv", "JaxHostEnv", "Realtime", "RealtimeState", "RunResult", "Scheduler",
-           "SchedulerState", "measure", "run", "simulate", "statistics"]
+           "SchedulerState", "lookahead", "measure", "run", "simulate", "statistics"]

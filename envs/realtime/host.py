@@ -50,7 +50,8 @@ class JaxHostEnv:
         env = as_environment(env)
         space = env.action_space(params if params is not None else env.default_params)
         if not hasattr(space, "n"):
-            raise ValueError(f"JaxHostEnv needs a Discrete action space, got {type(space).__name__}")
+            raise ValueError("JaxHostEnv needs a Discrete action space, got "
+                             f"{type(space).__name__}")
         self.num_actions = int(space.n)
         if not 0 <= noop_action < self.num_actions:
             raise ValueError(f"noop_action={noop_action} is invalid: expected 0 <= noop_action < "

@@ -43,7 +43,8 @@ _TITLES = {"tetris": ("TETRIS",), "pokemon": ("POKEMON RED", "POKEMON BLUE")}
 
 
 def _area_weights(n_in: int, n_out: int) -> np.ndarray:
-    """``(n_out, n_in)`` weights: output pixel ``o`` averages input interval ``[o, o+1)·n_in/n_out``."""
+    """``(n_out, n_in)`` weights: output pixel ``o`` averages input interval
+    ``[o, o+1)·n_in/n_out``."""
     edges = np.arange(n_out + 1) * n_in / n_out
     lo, hi = edges[:-1, None], edges[1:, None]
     pixel = np.arange(n_in)[None, :]

@@ -22,8 +22,8 @@ Schedulers (``kind``), for ``N`` processes with nominal inference time ``D`` fra
   becomes the *anchor* of the even grid ``anchor + (dist(i→j) + m·N)·τ_max/N``, and each
   process sleeps until its next padded call posts on its slot. Applied literally in this
   simulation (measured once while writing it; figures in the jitter test's docstring), the
-  increment ``dist·δ/N`` leaves a permanent clump when overruns follow each other before the spacing has
-  recovered (common with jitter); re-anchoring does not accumulate such errors.
+  increment ``dist·δ/N`` leaves a permanent clump when overruns follow each other before the
+  spacing has recovered (common with jitter); re-anchoring does not accumulate such errors.
 * ``staggered_expected``: process ``i`` first sleeps ``i·D/N`` (``D`` the expected time) and
   then restarts as soon as it posts, without padding. The spec marks this variant's details as
   unverified: this is our reading.

@@ -55,7 +55,7 @@ def test_model_sizes_count_the_built_network():
     assert sizes[2][1] == rl.frames_for_params(built)
 
 
-def test_scripted_tetris_player_pays_inaction_regret_sequentially():
+def test_scripted_tetris_player_in_real_time():
     """Acting on one frame in D + 1 (sequential) leaves the piece to gravity: over 600 frames
     the fresh player clears lines, sequential at D = 64 (9 actions in all) clears none."""
     import jax
@@ -64,6 +64,12 @@ def test_scripted_tetris_player_pays_inaction_regret_sequentially():
     fresh = rl.scripted("Tetris", None, 1, 600, key, num_games=2)
     seq64 = rl.scripted("Tetris", "sequential", 64, 600, key, num_games=2)
     assert fresh >= 200 and seq64 == 0.0, (fresh, seq64)  # 200: five single lines
+    # Staggered at D = 4 acts every frame on 4-frame-old states: the plain player repeats moves
+    # already in flight and loses most of its score; looking ahead to the frame its action
+    # lands on (the game is deterministic until a piece spawns) keeps most of it.
+    plain = rl.scripted("Tetris", "staggered", 4, 600, key, num_games=2)
+    ahead = rl.scripted("Tetris", "staggered", 4, 600, key, num_games=2, lookahead=True)
+    assert plain <= 0.25 * fresh and ahead >= 0.75 * fresh, (fresh, plain, ahead)
     assert rl.demonstrations("Breakout-MinAtar", 1000) is None  # no scripted player
     assert rl.demonstrations("Tetris", 0) is None
     demos = jax.eval_shape(rl.demonstrations("Tetris", 1000), key)
