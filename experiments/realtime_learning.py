@@ -295,10 +295,40 @@ def plot(run, env_names, ds, summary: dict) -> None:
             ax.axhline(summary[f"return/{env_name}/{b}"], color="k", ls=("--", ":")[i], lw=1,
                        label=b)
         ax.set_xscale("log", base=2)
+        ax.set_xlim(min(ds) / 1.5, max(ds) * 1.5)  # a run with no finished episode is all NaN
         ax.set_xlabel("inference time D (frames)")
         ax.set_title(env_name, fontsize=9)
     axes[0][0].set_ylabel("return (last quarter of training)")
     axes[0][0].legend(fontsize=7)
     fig.tight_layout()
     run.savefig(fig, "learning.png")
+    plt.close(fig)
+    for env_name in env_names:
+        if f"scripted/{env_name}/fresh" in summary:
+            plot_scripted(run, env_name, ds, summary)
+
+
+def plot_scripted(run, env_name: str, ds, summary: dict) -> None:
+    """The scripted player's score vs ``D``: sequential and staggered, acting on the state it
+    reads (dashed) or on the predicted state its action lands on (solid)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.4, 3.2))
+    for i, mode in enumerate(MODES):
+        for prefix, style, note in (("scripted_lookahead", "o-", "lookahead"),
+                                    ("scripted", "x--", "reads")):
+            ax.plot(ds, [summary[f"{prefix}/{env_name}/{mode}/D{d}"] for d in ds], style,
+                    color=f"C{i}", label=f"{mode}, {note}")
+    ax.axhline(summary[f"scripted/{env_name}/fresh"], color="k", lw=1, label="fresh, no delay")
+    ax.set_xscale("log", base=2)
+    ax.set_xlim(min(ds) / 1.5, max(ds) * 1.5)
+    ax.set_xlabel("inference time D (frames)")
+    ax.set_ylabel("score per game")
+    ax.set_title(f"{env_name}: scripted player in real time", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    run.savefig(fig, "scripted.png")
     plt.close(fig)

@@ -38,7 +38,7 @@ predicted state its action lands on);
 ``model/frames/width<w>`` (IMPALA Q-network size per width and the paper's ``D`` for it);
 ``wallclock/interval_std_ms/<N>`` and
 ``wallclock/interval_mean_ms/<N>`` (staggered, ``N = D``), ``wallclock/inaction/<mode>/D<D>``
-(mode staggered or sequential). Plots: ``schedulers.png``, ``learning.png``.
+(mode staggered or sequential). Plots: ``schedulers.png``, ``learning.png``, ``scripted.png``.
 Expected: staggered inaction 0 with ``N >= D``, sequential ``D/(D+1)``, unstaggered
 ``(D-1)/D`` (bursts), processes needed growing linearly in ``D``; sequential returns falling
 toward the noop baseline as ``D`` grows while staggered returns degrade far less.
