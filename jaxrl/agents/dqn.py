@@ -327,12 +327,12 @@ def make_train(config: DQNConfig, env=None, env_params=None,
 
     def gradient_step(carry, key, replay: bool = True):
         online, opt_state, target, buffer_state, demos, hp = carry
-        k_replay, k_demo = jax.random.split(key)
-        batch = buffer.sample(buffer_state, k_replay).experience if replay else None
-        demo_batch = None
-        if demos is not None:
+        k_replay, demo_batch = key, None
+        if demos is not None:  # without demonstrations the key is the replay's, as it was
+            k_replay, k_demo = jax.random.split(key)
             idx = jax.random.randint(k_demo, (config.batch_size,), 0, demos.action.shape[0])
             demo_batch = jax.tree.map(lambda x: x[idx], demos)
+        batch = buffer.sample(buffer_state, k_replay).experience if replay else None
         loss, grads = loss_and_grad(online, target, batch, demo_batch, hp)
         grads = clip_by_global_norm(grads, hp.max_grad_norm)
         updates, opt_state = adam.update(grads, opt_state)
