@@ -54,7 +54,8 @@ summary.json: ``domain_acc/<method>/<w>``, ``refusal_rate/<method>/<w>``,
 ``task_vector_cosine/<group>`` (expert vs aligned task vectors per layer),
 ``cka/<a>_vs_<b>/layer.<i>`` (linear CKA of hidden states on the evaluation prompts) and
 ``contribution/<method>/<w>/{expert,aligned}`` (least-squares coefficients of each merge's task
-vector on the parents', at w = 0.5); ``seconds``. Plot: ``tradeoff.png``.
+vector on the parents', at w = 0.5); with ``--grid``, ``grid/<metric>/<a>/<b>`` (the merge
+``base + a·tau_D + b·tau_A``, plot ``grid.png``); ``seconds``. Plot: ``tradeoff.png``.
 """
 
 from __future__ import annotations
@@ -136,6 +137,10 @@ class Config:
     eval_prompts: int = 96
     """At most this many harmful and this many benign evaluation requests."""
     max_new_tokens: int = 4
+    grid: tuple[float, ...] = ()
+    """Task-arithmetic grid ``base + a·tau_D + b·tau_A`` for every pair ``(a, b)`` of these
+    coefficients (empty: skip): where the two vectors' scales are free, is there a point with
+    most of both? MergeAlign is its line ``a + b = 1``."""
 
     def __post_init__(self):
         if (not isinstance(self.pretrain_hidden_size, int) or self.pretrain_hidden_size < 0
@@ -161,6 +166,8 @@ class Config:
             raise ValueError(f"Config.methods={self.methods!r}: expected names from {METHODS}")
         if not self.weights or any(not 0.0 <= w <= 1.0 for w in self.weights):
             raise ValueError(f"Config.weights={self.weights!r}: expected numbers in [0, 1]")
+        if any(not 0.0 <= g <= 2.0 for g in self.grid):
+            raise ValueError(f"Config.grid={self.grid!r}: expected coefficients in [0, 2]")
         if not 0.0 < self.density <= 1.0:
             raise ValueError(f"Config.density={self.density} is invalid: expected (0, 1]")
         if self.base is not None and not (Path(self.base) / "base").is_dir():
@@ -364,6 +371,54 @@ def hidden_probe(tokenizer, probes):
 # --- report ------------------------------------------------------------------------------------
 
 
+def grid_part(config, base, expert, aligned, tokenizer, probes, scratch: Path) -> dict:
+    """``grid/<metric>/<a>/<b>``: the merge ``base + a·tau_D + b·tau_A`` (task arithmetic with
+    the expert weighted ``a`` and the aligned model ``b``) for every pair of ``config.grid``."""
+    out = {}
+    for a in config.grid:
+        for b in config.grid:
+            path = scratch / f"grid_{weight_key(a)}_{weight_key(b)}"
+            merge(MergeConfig.from_dict({
+                "merge_method": "task_arithmetic", "base_model": str(base),
+                "models": [{"model": str(expert), "parameters": {"weight": a}},
+                           {"model": str(aligned), "parameters": {"weight": b}}]}), path)
+            merged, _ = llm.load(path, tokenizer=False)
+            metrics = evaluate(merged, tokenizer, probes, config)
+            shutil.rmtree(path)
+            for key, value in metrics.items():
+                out[f"grid/{key}/{weight_key(a)}/{weight_key(b)}"] = value
+            print(f"  grid a={weight_key(a)} b={weight_key(b)}: " + ", ".join(
+                f"{k} {v:.3f}" for k, v in metrics.items()), flush=True)
+    return out
+
+
+def plot_grid(run, summary, config):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ks = [weight_key(g) for g in config.grid]
+    fig, axes = plt.subplots(1, 2, figsize=(8.5, 3.6))
+    for ax, metric in zip(axes, ("domain_acc", "refusal_rate")):
+        values = np.array([[summary[f"grid/{metric}/{a}/{b}"] for a in ks] for b in ks])
+        image = ax.imshow(values, origin="lower", vmin=0, vmax=1, cmap="viridis")
+        for i in range(len(ks)):
+            for j in range(len(ks)):
+                ax.text(j, i, f"{values[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                        color="w" if values[i, j] < 0.6 else "k")
+        ax.set_xticks(range(len(ks)), ks)
+        ax.set_yticks(range(len(ks)), ks)
+        ax.set_xlabel("a (domain vector)")
+        ax.set_ylabel("b (alignment vector)")
+        ax.set_title(metric)
+        fig.colorbar(image, ax=ax, shrink=0.8)
+    fig.suptitle("base + a·tau_D + b·tau_A (MergeAlign: a + b = 1)", fontsize=9)
+    fig.tight_layout()
+    run.savefig(fig, "grid.png")
+    plt.close(fig)
+
+
 def plot(run, summary, config):
     import matplotlib
 
@@ -459,11 +514,17 @@ def main(argv=None) -> dict:
             rows.append({"method": method, "weight": w, **metrics})
             print(f"  {method} w={weight_key(w)}: " + ", ".join(
                 f"{k} {v:.3f}" for k, v in metrics.items()), flush=True)
+    if config.grid:
+        print(f"task-arithmetic grid over {config.grid}", flush=True)
+        summary.update(grid_part(config, base_dir, expert_dir, aligned_dir, tokenizer, probes,
+                                 scratch))
     shutil.rmtree(scratch, ignore_errors=True)
 
     summary["seconds"] = time.perf_counter() - t0
     run.write_summary(summary)
     plot(run, summary, config)
+    if config.grid:
+        plot_grid(run, summary, config)
     parents = [{"method": p, "weight": float("nan"),
                 **{k: summary[f"{k}/{p}"] for k in ("domain_acc", "refusal_rate",
                                                      "over_refusal")}}

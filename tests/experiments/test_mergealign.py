@@ -29,12 +29,12 @@ def fake_base(tmp_path_factory):
     return folder
 
 
-def run(base, out, methods):
+def run(base, out, methods, *extra):
     return mergealign.main(["--preset", "smoke", "--base", str(base), "--out", str(out),
                             "--domain-paraphrases", "1", "--domain-epochs", "2",
-                            "--sft-epochs", "1", "--batch-size", "2", "--sft-batch-size", "2", "--weights", "0.5", "1",
-                            "--eval-prompts", "8", "--max-new-tokens", "2",
-                            "--methods", *methods])
+                            "--sft-epochs", "1", "--batch-size", "2", "--sft-batch-size", "2",
+                            "--weights", "0.5", "1", "--eval-prompts", "8",
+                            "--max-new-tokens", "2", "--methods", *methods, *extra])
 
 
 @pytest.mark.slow
@@ -50,7 +50,7 @@ def test_every_method_is_swept(fake_base, tmp_path):
 def test_summary_keys_and_plot(fake_base, tmp_path):
     out = tmp_path / "run"
     weights, methods = ["0.5", "1"], ["ties", "mergealign"]
-    summary = run(fake_base, out, methods)
+    summary = run(fake_base, out, methods, "--grid", "0", "1")
     on_disk = json.loads((out / "summary.json").read_text())
     assert set(on_disk) == set(summary)
     for key, value in on_disk.items():  # NaN (a zero task vector) is written as null
@@ -70,7 +70,14 @@ def test_summary_keys_and_plot(fake_base, tmp_path):
     assert np.isfinite(summary["task_vector_cosine/all"])
     assert 0 < summary["cka/expert_vs_aligned/layer.0"] <= 1 + 1e-9
     assert (out / "tradeoff.png").stat().st_size > 0
-    assert (out / "expert" / "config.json").is_file() and (out / "aligned" / "config.json").is_file()
+    # the grid's corners are the parents: base + a·tau_D + b·tau_A at (0, 0), (1, 0), (0, 1)
+    for metric in ("domain_acc", "refusal_rate", "over_refusal"):
+        for parent, (a, b) in (("base", (0, 0)), ("expert", (1, 0)), ("aligned", (0, 1))):
+            assert summary[f"grid/{metric}/{a}/{b}"] == summary[f"{metric}/{parent}"], parent
+        assert 0.0 <= summary[f"grid/{metric}/1/1"] <= 1.0
+    assert (out / "grid.png").stat().st_size > 0
+    for parent in ("expert", "aligned"):
+        assert (out / parent / "config.json").is_file()
     assert not (out / ".merges").exists()
     # both parents were fine-tuned with the tied embedding frozen (Config.freeze_embeddings)
     from safetensors.numpy import load_file
