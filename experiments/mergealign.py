@@ -23,15 +23,15 @@ and learns few facts (expert 0.36), and every merge with lambda >= 0.4 then refu
 alignment vector enough margin to survive interpolation. Mixing the base's own biographies into
 the expert's corpus (replay) did not help and is not used.
 
-Result (default preset, seed 0, 8 minutes on 2 shared CPU cores): expert domain_acc 1.0 (base
-and chance 0.11), aligned refusal_rate 0.85 (over-refusal 0). MergeAlign at lambda = 0.25 / 0.4
-keeps refusal 0.92 / 0.90 (over-refusal 0 / 0.03) with domain_acc 0.16 / 0.21: it beats the
-aligned model on both axes, a point neither parent reaches, but holds only 6-11 % of the
-expert's domain gain; at 0.5 it sits on the parents' chord (0.39 / 0.58) and from 0.6 on it
-refuses nothing while domain_acc climbs to 0.66-0.99. So the paper's "most of the domain gain
-and most of the refusal" is reproduced only in direction, not in size: at this scale half of the
-domain vector retrieves under a third of the facts (base + 0.5 tau_D: 0.39) and 0.6 of it
-switches the alignment off.
+Result (default preset, seed 0, 8-10 minutes on 2 shared CPU cores): expert domain_acc 1.0
+(base and chance 0.11), aligned refusal_rate 0.85 (over-refusal 0). MergeAlign at lambda =
+0.25 / 0.4 keeps refusal 0.90 / 0.92 (over-refusal 0 / 0.03) with domain_acc 0.16 / 0.24: it
+beats the aligned model on both axes, a point neither parent reaches, but holds only 6-14 % of
+the expert's domain gain; at 0.5 it gives 0.40 / 0.48 (domain / refusal, near the parents'
+chord) and from 0.6 on it refuses nothing while domain_acc climbs to 0.71-1.0. So the paper's
+"most of the domain gain and most of the refusal" is reproduced only in direction, not in size.
+Freeing the two scales (``--grid``) does not find it either: the vectors interfere, each costing
+the other's behaviour (see the README's table for the grid's figures).
 
 Each method of ``llm.merge`` is run over ``--weights`` w, always "w of the domain expert":
 linear / mergealign / dare_linear / ties / dare_ties weight the expert w and the aligned model
