@@ -95,6 +95,9 @@ class Config:
     """Evaluation lengths as multiples of train_len."""
     chunk_size: int = 16
     top_k: int = 2
+    memory_temperature: float = 0.0
+    """Sharpness of the chunk weights a_mem (``llm.epman.EpmanConfig.memory_temperature``): 0
+    maps cosine c to (1 + c) / 2, T > 0 gives exp((c - best c) / T)."""
     train_broad_prob: float = 0.5
     steps: int = 600
     batch_size: int = 16
@@ -137,7 +140,8 @@ class Config:
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(f"Config.warmup_steps={self.warmup_steps}: expected 0..steps")
         EpmanConfig(chunk_size=self.chunk_size, top_k=self.top_k,
-                    train_broad_prob=self.train_broad_prob)
+                    train_broad_prob=self.train_broad_prob,
+                    memory_temperature=self.memory_temperature)
 
 
 PRESETS = {
@@ -163,7 +167,8 @@ def model_config(config: Config) -> llm.QwenConfig:
 
 def epman_config(config: Config, weighting: str = "uniform") -> EpmanConfig:
     return EpmanConfig(chunk_size=config.chunk_size, top_k=config.top_k, weighting=weighting,
-                       train_broad_prob=config.train_broad_prob)
+                       train_broad_prob=config.train_broad_prob,
+                       memory_temperature=config.memory_temperature)
 
 
 def _embed(embedder, model, context, question, chunk_size):

@@ -11,7 +11,10 @@ with weight 1 on the query's own tokens. Since the weight multiplies v_j, the re
 is plain attention over weighted values, which is how ``weighted_attention`` and the read cache of
 ``llm.epman.memory`` implement it.
 
-Choices where the paper is silent (documented defaults): a_mem[c] = (1 + cos_c) / 2, in [0, 1];
+Choices where the paper is silent (documented defaults): a_mem[c] = (1 + cos_c) / 2, in [0, 1]
+(or, with a temperature T > 0, exp((cos_c - max_c' cos_c') / T): the softmax over the context's
+chunks divided by its largest entry, so the best chunk weighs 1 and the others fall off as sharply
+as T asks);
 a broad neighbour takes the largest weight of the selected chunks it neighbours; ``noisy``
 training permutes the top-K weights at random among the selected chunks (and then widens).
 """
@@ -62,20 +65,27 @@ def broad_mask(selected):
     return selected | left | right
 
 
-def memory_weights(scores):
-    """a_mem = (1 + cos) / 2 per chunk, [B, N]."""
-    return (1.0 + scores) / 2.0
+def memory_weights(scores, temperature: float = 0.0):
+    """a_mem per chunk, [B, N]: (1 + cos) / 2 when ``temperature`` is 0, else
+    exp((cos - max cos) / temperature) (a softmax over the row's chunks scaled to a maximum of 1;
+    invalid chunks, scored -2 by ``cosine_scores``, weigh next to nothing)."""
+    if temperature < 0:
+        raise ValueError(f"memory_weights: temperature={temperature!r} is invalid: expected >= 0")
+    if temperature == 0:
+        return (1.0 + scores) / 2.0
+    return jnp.exp((scores - scores.max(axis=1, keepdims=True)) / temperature)
 
 
-def chunk_weights(scores, indices, *, weighting: str = "uniform", key=None, train: bool = False):
+def chunk_weights(scores, indices, *, weighting: str = "uniform", key=None, train: bool = False,
+                  temperature: float = 0.0):
     """Weights [B, N] of the selected chunks (0 elsewhere).
 
     At inference (``train=False``) a selected chunk weighs a_mem. In training, ``uniform`` gives
     every selected chunk weight 1 and ``noisy`` gives the selected chunks a random permutation of
-    their own a_mem values (``key`` required)."""
+    their own a_mem values (``key`` required). ``temperature``: see ``memory_weights``."""
     b, n = scores.shape
     rows = jnp.arange(b)[:, None]
-    values = jnp.take_along_axis(memory_weights(scores), indices, axis=1)
+    values = jnp.take_along_axis(memory_weights(scores, temperature), indices, axis=1)
     if train and weighting == "uniform":
         values = jnp.ones_like(values)
     elif train:

@@ -32,6 +32,10 @@ class EpmanConfig:
     train_broad_prob: float = 0.5
     """Probability that a training example reads the broad span (choice of this repo, where the
     paper is silent: it lets the decoder see the positions a broad read uses at inference)."""
+    memory_temperature: float = 0.0
+    """Sharpness of a_mem (choice of this repo, where the paper is silent): 0 maps cosine c to
+    (1 + c) / 2; T > 0 gives exp((c - best c) / T), 1 for the best chunk and less for the others,
+    the sharper the smaller T."""
     center: bool = True
     """Subtract the mean chunk embedding of the context from chunk and query embeddings before
     the cosine (choice of this repo: removes the direction every mean-pooled state shares)."""
@@ -47,6 +51,11 @@ class EpmanConfig:
         if self.weighting not in WEIGHTINGS:
             raise ConfigError(f"EpmanConfig.weighting={self.weighting!r} is invalid: expected one "
                               f"of {WEIGHTINGS}")
+        if not (isinstance(self.memory_temperature, (int, float))
+                and not isinstance(self.memory_temperature, bool)
+                and 0.0 <= self.memory_temperature < float("inf")):
+            raise ConfigError(f"EpmanConfig.memory_temperature={self.memory_temperature!r} is "
+                              "invalid: expected a finite number >= 0")
         if not 0.0 <= self.train_broad_prob <= 1.0:
             raise ConfigError(f"EpmanConfig.train_broad_prob={self.train_broad_prob!r} is "
                               "invalid: expected a probability in [0, 1]")

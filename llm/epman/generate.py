@@ -45,13 +45,15 @@ def generate_plain(model, prompt, max_new_tokens: int):
 
 
 @functools.partial(nnx.jit, static_argnames=("top_k", "broad", "slots", "center",
-                                             "max_new_tokens", "shuffle"))
+                                             "max_new_tokens", "shuffle",
+                                             "temperature"))
 def _generate_epman(model, memory, query, chunk_emb, query_emb, key, *, top_k, broad, slots,
-                    center, max_new_tokens, shuffle):
+                    center, max_new_tokens, shuffle, temperature):
     b, q = query.shape
     cache = episodic_cache(model, memory, chunk_emb, query_emb, top_k=top_k,
                            broad=jnp.full((b,), broad), slots=slots,
-                           extra=q + max_new_tokens - 1, center=center, shuffle=shuffle, key=key)
+                           extra=q + max_new_tokens - 1, center=center, shuffle=shuffle, key=key,
+                           temperature=temperature)
     return greedy_continue(model, cache, query, max_new_tokens)
 
 
@@ -60,9 +62,9 @@ def generate_epman(model, memory: EpisodicMemory, query, config, *, span: str = 
                    shuffle: bool = False, key=None):
     """Greedy answers [B, max_new_tokens] to queries [B, Q] from the episodic memory.
 
-    ``config`` is an ``EpmanConfig`` (top_k, center); ``span`` narrow or broad. Chunk keys and
-    the query embedding come from ``embedder`` (default: the decoder's mean-pooled states)
-    unless ``chunk_emb`` / ``query_emb`` are given.
+    ``config`` is an ``EpmanConfig`` (top_k, center, memory_temperature); ``span`` narrow or
+    broad. Chunk keys and the query embedding come from ``embedder`` (default: the decoder's
+    mean-pooled states) unless ``chunk_emb`` / ``query_emb`` are given.
     ``shuffle`` permutes a_mem among the selected chunks (a perturbed retriever; needs key)."""
     if span not in ("narrow", "broad"):
         raise ValueError(f"span={span!r} is invalid: expected 'narrow' or 'broad'")
@@ -82,4 +84,5 @@ def generate_epman(model, memory: EpisodicMemory, query, config, *, span: str = 
     key = jax.random.key(0) if key is None else key
     return _generate_epman(model, memory, query, chunk_emb, query_emb, key, top_k=config.top_k,
                            broad=span == "broad", slots=config.read_chunks(n, span),
-                           center=config.center, max_new_tokens=max_new_tokens, shuffle=shuffle)
+                           center=config.center, max_new_tokens=max_new_tokens, shuffle=shuffle,
+                           temperature=config.memory_temperature)

@@ -49,7 +49,7 @@ def epman_loss(model, batch: dict, key, config: EpmanConfig):
     cache = episodic_cache(model, memory, chunk_emb, query_emb, top_k=config.top_k, broad=broad,
                            slots=config.read_chunks(n, "broad"), extra=seq.shape[1],
                            center=config.center, weighting=config.weighting, train=True,
-                           key=k_noise)
+                           key=k_noise, temperature=config.memory_temperature)
     logits, _ = model.decode(seq, cache)
     return _answer_nll(logits, answer)
 

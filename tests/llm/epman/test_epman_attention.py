@@ -108,6 +108,26 @@ def test_noisy_weights_only_permute_among_selected_chunks():
     np.testing.assert_array_equal(uniform, sel.astype(np.float32))
 
 
+def test_tempered_memory_weights_are_the_softmax_scaled_to_a_best_of_one():
+    scores = jnp.asarray([[0.9, 0.5, -0.2, -2.0], [0.1, 0.3, 0.3, 0.2]], jnp.float32)
+    t = 0.1
+    for i, row in enumerate(np.asarray(scores, np.float64)):
+        soft = np.exp(row / t) / np.exp(row / t).sum()  # softmax over the row's chunks
+        np.testing.assert_allclose(ep.memory_weights(scores, t)[i], soft / soft.max(), rtol=1e-5)
+    np.testing.assert_allclose(ep.memory_weights(scores, 0.0), (1 + scores) / 2)
+    # sharper than the affine map: the runner-up of row 0 weighs e^-4 of the best, not 0.79
+    sel = ep.chunk_weights(scores, ep.top_k_indices(scores, 2), temperature=t)
+    np.testing.assert_allclose(sel[0], [1.0, np.exp(-4.0), 0.0, 0.0], rtol=1e-5)
+    with pytest.raises(ValueError, match="temperature"):
+        ep.memory_weights(scores, -1.0)
+    # the read path passes it on: inference weights of the selected chunks, broad neighbours
+    # taking the larger weight beside them
+    _, _, w = select(scores, scores > -2, 2, jnp.asarray([False, True]), 4, temperature=t)
+    want0 = [1.0, np.exp(-4.0), 0.0, 0.0]
+    a = np.exp((np.asarray([0.1, 0.3, 0.3, 0.2]) - 0.3) / t)  # row 1 selects chunks 1 and 2
+    np.testing.assert_allclose(w, [want0, [a[1], a[1], a[2], a[2]]], rtol=1e-5)
+
+
 def test_cosine_scores_match_numpy():
     r = np.random.default_rng(6)
     qe, ce = r.normal(size=(2, 5)), r.normal(size=(2, 3, 5))
@@ -170,7 +190,11 @@ def test_chunking_pads_the_tail():
                                           ("chunk_size", dict(chunk_size=-3)),
                                           ("top_k", dict(top_k=0)),
                                           ("span", dict(span="wide")),
-                                          ("weighting", dict(weighting="random"))])
+                                          ("weighting", dict(weighting="random")),
+                                          ("memory_temperature",
+                                           dict(memory_temperature=-0.1)),
+                                          ("memory_temperature",
+                                           dict(memory_temperature=float("nan")))])
 def test_bad_settings_name_the_field(field, kwargs):
     with pytest.raises(llm.ConfigError, match=f"EpmanConfig.{field}"):
         EpmanConfig(**kwargs)
