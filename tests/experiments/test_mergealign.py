@@ -89,6 +89,32 @@ def test_summary_keys_and_plot(fake_base, tmp_path):
         assert any(not np.array_equal(v, base[k]) for k, v in weights.items() if k != embed)
 
 
+def test_lora_aligned_model_has_a_low_rank_task_vector(fake_base, tmp_path):
+    """--aligned-lora-rank r: the saved aligned model is the base plus merged rank-r adapters."""
+    out = tmp_path / "run"
+    run(fake_base, out, ["mergealign"], "--aligned-lora-rank", "2", "--sft-lr", "1e-2")
+    from safetensors.numpy import load_file
+    base = load_file(fake_base / "base" / "model.safetensors")
+    aligned = load_file(out / "aligned" / "model.safetensors")
+    assert set(aligned) == set(base)  # adapters merged away, nothing added
+    moved = 0
+    for name, value in aligned.items():
+        delta = value.astype(np.float64) - base[name]
+        if name.endswith("proj.weight"):
+            assert np.linalg.matrix_rank(delta, tol=1e-6 * max(1.0, np.abs(delta).max())) <= 2
+            moved += bool(np.abs(delta).max() > 0)
+        else:  # embeddings and norms are not adapted
+            np.testing.assert_array_equal(value, base[name])
+    assert moved == 7  # every projection of the one layer
+
+
+def test_config_checks_the_lora_rank():
+    assert mergealign.Config(aligned_lora_rank=8).aligned_lora_rank == 8
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="aligned_lora_rank"):
+            mergealign.Config(aligned_lora_rank=bad)
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_sweep_configs_put_the_domain_expert_at_weight_w(method):
     """Fast check of the sweep's merge configs (the end-to-end runs above are slow)."""
