@@ -31,7 +31,9 @@ the expert's domain gain; at 0.5 it gives 0.40 / 0.48 (domain / refusal, near th
 chord) and from 0.6 on it refuses nothing while domain_acc climbs to 0.71-1.0. So the paper's
 "most of the domain gain and most of the refusal" is reproduced only in direction, not in size.
 Freeing the two scales (``--grid``) does not find it either: the vectors interfere, each costing
-the other's behaviour (see the README's table for the grid's figures).
+the other's behaviour (see the README's table for the grid's figures). Nor does a low-rank
+alignment vector: with ``--aligned-lora-rank 8 --sft-lr 5e-3`` (refusal 0.97) MergeAlign still
+switches from refusing to knowing near lambda = 0.45.
 
 Each method of ``llm.merge`` is run over ``--weights`` w, always "w of the domain expert":
 linear / mergealign / dare_linear / ties / dare_ties weight the expert w and the aligned model
