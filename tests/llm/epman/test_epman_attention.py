@@ -116,14 +116,14 @@ def test_tempered_memory_weights_are_the_softmax_scaled_to_a_best_of_one():
         np.testing.assert_allclose(ep.memory_weights(scores, t)[i], soft / soft.max(), rtol=1e-5)
     np.testing.assert_allclose(ep.memory_weights(scores, 0.0), (1 + scores) / 2)
     # sharper than the affine map: the runner-up of row 0 weighs e^-4 of the best, not 0.79
+    want0 = [1.0, np.exp(-4.0), 0.0, 0.0]
     sel = ep.chunk_weights(scores, ep.top_k_indices(scores, 2), temperature=t)
-    np.testing.assert_allclose(sel[0], [1.0, np.exp(-4.0), 0.0, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(sel[0], want0, rtol=1e-5)
     with pytest.raises(ValueError, match="temperature"):
         ep.memory_weights(scores, -1.0)
     # the read path passes it on: inference weights of the selected chunks, broad neighbours
     # taking the larger weight beside them
     _, _, w = select(scores, scores > -2, 2, jnp.asarray([False, True]), 4, temperature=t)
-    want0 = [1.0, np.exp(-4.0), 0.0, 0.0]
     a = np.exp((np.asarray([0.1, 0.3, 0.3, 0.2]) - 0.3) / t)  # row 1 selects chunks 1 and 2
     np.testing.assert_allclose(w, [want0, [a[1], a[1], a[2], a[2]]], rtol=1e-5)
 
