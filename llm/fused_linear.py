@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from flax import nnx
 
 from llm.lora import LoRALinear
+from llm.products import linear_product
 
 
 def _base(layer):
@@ -65,8 +66,12 @@ def fused_linear(x: jax.Array, layers) -> list[jax.Array]:
     kwargs = {}
     if first.preferred_element_type is not None:
         kwargs["preferred_element_type"] = first.preferred_element_type
-    y = jax.lax.dot_general(inputs, kernel, (((inputs.ndim - 1,), (0,)), ((), ())),
-                            precision=first.precision, **kwargs)
+    if (first.precision is None and not kwargs and inputs.dtype == kernel.dtype
+            and kernel.shape[0] < kernel.shape[1]):
+        y = linear_product(inputs, kernel)  # its VJP transposes the input, not the gradient
+    else:
+        y = jax.lax.dot_general(inputs, kernel, (((inputs.ndim - 1,), (0,)), ((), ())),
+                                precision=first.precision, **kwargs)
     if bias is not None:
         y = y + bias
     outs = jnp.split(y, list(itertools.accumulate(b.out_features for b in bases[:-1])), axis=-1)

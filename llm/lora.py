@@ -28,6 +28,8 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from llm.products import lora_product
+
 ALL_LINEAR = "all-linear"
 OUTPUT_LAYER = "lm_head"
 
@@ -151,7 +153,7 @@ class LoRALinear(nnx.Module):
         h = x if self.dropout is None else self.dropout(x)
         a = self.lora_a[...].astype(y.dtype)
         b = self.lora_b[...].astype(y.dtype)
-        return y + ((h.astype(y.dtype) @ a) @ b) * self.scaling
+        return y + lora_product(h.astype(y.dtype), a, b, self.scaling)
 
     def delta(self) -> jax.Array:
         """scaling * A @ B [in, out] in float32: what merging adds to the base kernel."""
