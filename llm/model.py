@@ -21,6 +21,7 @@ from llm.config import QwenConfig
 from llm.fused_linear import fused_linear
 from llm.kv_cache import KVCache
 from llm.norm import RMSNorm
+from llm.products import tied_head_product
 from llm.rope import rope_angles
 
 
@@ -144,7 +145,10 @@ class Qwen(nnx.Module):
 
     def logits(self, hidden: jax.Array) -> jax.Array:
         if self.lm_head is None:
-            out = self.model.embed_tokens.attend(hidden)
+            embed = self.model.embed_tokens
+            query, embedding = embed.promote_dtype((hidden, embed.embedding[...]),
+                                                   dtype=embed.dtype)
+            out = tied_head_product(query, embedding)
         else:
             out = self.lm_head(hidden)
         return out.astype(jnp.float32)

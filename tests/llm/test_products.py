@@ -9,7 +9,7 @@ import pytest
 from flax import nnx
 
 from llm.fused_linear import fused_linear
-from llm.products import linear_product, lora_product
+from llm.products import linear_product, lora_product, tied_head_product
 
 KEYS = jax.random.split(jax.random.key(3), 6)
 
@@ -59,6 +59,16 @@ def test_lora_product_matches_autodiff(dtype, tol, lead):
     ref = lambda x, a, b: plain_lora(x, a, b, 2.5)  # noqa: E731
     assert_close(value_and_grads(fn, (x, a, b), probe), value_and_grads(ref, (x, a, b), probe),
                  tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [(jnp.float32, 1e-5), (jnp.bfloat16, 3e-2)])
+@pytest.mark.parametrize("lead", [(7,), (2, 5)])
+def test_tied_head_product_matches_autodiff(dtype, tol, lead):
+    h = jax.random.normal(KEYS[0], (*lead, 6), dtype)
+    embedding = jax.random.normal(KEYS[5], (11, 6), dtype)
+    probe = jax.random.normal(KEYS[2], (*lead, 11))
+    assert_close(value_and_grads(tied_head_product, (h, embedding), probe),
+                 value_and_grads(lambda h, e: h @ e.T, (h, embedding), probe), tol)
 
 
 def test_products_under_vmap():
