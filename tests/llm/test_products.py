@@ -102,3 +102,24 @@ def test_fused_linear_wider_out_than_in_matches_separate_layers():
     got = jax.jit(jax.grad(loss, (0, 1)), static_argnums=2)(params, x, fused_linear)
     want = jax.jit(jax.grad(loss, (0, 1)), static_argnums=2)(params, x, separate)
     assert_close(got, want, 1e-5)
+
+
+def test_other_backends_run_the_plain_products(monkeypatch):
+    import llm.products as products
+
+    x = jax.random.normal(KEYS[0], (2, 5, 6))
+    w = jax.random.normal(KEYS[1], (6, 10))
+    a, b = jax.random.normal(KEYS[3], (6, 2)), jax.random.normal(KEYS[4], (2, 10))
+    calls = {
+        "linear": (lambda x, w: linear_product(x, w), (x, w)),
+        "lora": (lambda x, a, b: lora_product(x, a, b, 2.0), (x, a, b)),
+        "tied": (lambda h, e: tied_head_product(h, e), (x, jax.random.normal(KEYS[5], (11, 6)))),
+    }
+    def jaxpr(fn, args):  # a fresh function each time: jax caches traces per function
+        return str(jax.make_jaxpr(lambda *args: fn(*args))(*args))
+
+    for name, (fn, args) in calls.items():
+        assert "custom_vjp" in jaxpr(fn, args), name  # on CPU: the written VJP
+        monkeypatch.setattr(products, "_on_cpu", lambda: False)
+        assert "custom_vjp" not in jaxpr(fn, args), name
+        monkeypatch.undo()
