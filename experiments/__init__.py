@@ -6,4 +6,4 @@ Importing the package applies the opt-in host-memory setting ``JAXRESEARCH_KEEP_
 
 from experiments.host_memory import apply_from_environment
 
-HOST_MEMORY_KEPT = apply_from_environment()
+apply_from_environment()

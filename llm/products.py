@@ -100,13 +100,15 @@ def tied_head_product(h: jax.Array, embedding: jax.Array) -> jax.Array:
     return _tied(h, embedding) if _on_cpu() else h @ embedding.T
 
 
-@jax.custom_vjp
-def _tied(h, embedding):
+def _logits(h, embedding):
     return _nt(_rows(h), embedding).reshape(*h.shape[:-1], embedding.shape[0])
 
 
+_tied = jax.custom_vjp(_logits)
+
+
 def _tied_fwd(h, embedding):
-    return _tied(h, embedding), (h, embedding)
+    return _logits(h, embedding), (h, embedding)
 
 
 def _tied_bwd(residuals, g):

@@ -38,37 +38,24 @@ def assert_close(got, want, tol):
                                    atol=tol * max(1.0, float(np.max(np.abs(w)))))
 
 
+# name -> (the product, its plain reference, shapes of the operands after x, output width)
+CASES = {
+    "linear": (linear_product, plain_linear, [(1, (6, 10))], 10),
+    "lora": (lambda x, a, b: lora_product(x, a, b, 2.5),
+             lambda x, a, b: plain_lora(x, a, b, 2.5), [(3, (6, 2)), (4, (2, 10))], 10),
+    "tied": (tied_head_product, lambda h, e: h @ e.T, [(5, (11, 6))], 11),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
 @pytest.mark.parametrize("dtype,tol", [(jnp.float32, 1e-5), (jnp.bfloat16, 3e-2)])
 @pytest.mark.parametrize("lead", [(7,), (2, 5)])
-def test_linear_product_matches_autodiff(dtype, tol, lead):
-    x = jax.random.normal(KEYS[0], (*lead, 6), dtype)
-    w = jax.random.normal(KEYS[1], (6, 10), dtype)
-    probe = jax.random.normal(KEYS[2], (*lead, 10))
-    assert_close(value_and_grads(linear_product, (x, w), probe),
-                 value_and_grads(plain_linear, (x, w), probe), tol)
-
-
-@pytest.mark.parametrize("dtype,tol", [(jnp.float32, 1e-5), (jnp.bfloat16, 3e-2)])
-@pytest.mark.parametrize("lead", [(7,), (2, 5)])
-def test_lora_product_matches_autodiff(dtype, tol, lead):
-    x = jax.random.normal(KEYS[0], (*lead, 6), dtype)
-    a = jax.random.normal(KEYS[3], (6, 2), dtype)
-    b = jax.random.normal(KEYS[4], (2, 10), dtype)
-    probe = jax.random.normal(KEYS[2], (*lead, 10))
-    fn = lambda x, a, b: lora_product(x, a, b, 2.5)  # noqa: E731
-    ref = lambda x, a, b: plain_lora(x, a, b, 2.5)  # noqa: E731
-    assert_close(value_and_grads(fn, (x, a, b), probe), value_and_grads(ref, (x, a, b), probe),
-                 tol)
-
-
-@pytest.mark.parametrize("dtype,tol", [(jnp.float32, 1e-5), (jnp.bfloat16, 3e-2)])
-@pytest.mark.parametrize("lead", [(7,), (2, 5)])
-def test_tied_head_product_matches_autodiff(dtype, tol, lead):
-    h = jax.random.normal(KEYS[0], (*lead, 6), dtype)
-    embedding = jax.random.normal(KEYS[5], (11, 6), dtype)
-    probe = jax.random.normal(KEYS[2], (*lead, 11))
-    assert_close(value_and_grads(tied_head_product, (h, embedding), probe),
-                 value_and_grads(lambda h, e: h @ e.T, (h, embedding), probe), tol)
+def test_product_matches_autodiff(name, dtype, tol, lead):
+    fn, ref, operands, width = CASES[name]
+    args = (jax.random.normal(KEYS[0], (*lead, 6), dtype),
+            *(jax.random.normal(KEYS[k], shape, dtype) for k, shape in operands))
+    probe = jax.random.normal(KEYS[2], (*lead, width))
+    assert_close(value_and_grads(fn, args, probe), value_and_grads(ref, args, probe), tol)
 
 
 def test_products_under_vmap():
