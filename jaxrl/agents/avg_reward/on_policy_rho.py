@@ -48,12 +48,16 @@ def init_rho(key, num_states, num_actions, hp=None) -> RhoState:
     return RhoState(model, policy, policy_chain(model, policy))
 
 
-def improve(state: RhoState, s, keep=False) -> RhoState:
-    """Set ``π(s)`` to the action whose one-state deviation has the highest ρ̂ (unless
-    ``keep``, a traced flag that leaves the policy as it is)."""
+def best_deviation(state: RhoState, s):
+    """``(best, rows, rs)``: the action whose one-state deviation at ``s`` has the highest ρ̂,
+    and the model's rows at ``s``."""
     rows, rs = mdl.state_rows(state.model, s)
-    best = jnp.argmax(ch.deviation_gains(state.chain, s, rows, rs))
-    best = jnp.where(keep, state.policy[s], best)
+    return jnp.argmax(ch.deviation_gains(state.chain, s, rows, rs)), rows, rs
+
+
+def improve(state: RhoState, s) -> RhoState:
+    """Set ``π(s)`` to the action whose one-state deviation has the highest ρ̂."""
+    best, rows, rs = best_deviation(state, s)
     return RhoState(state.model, state.policy.at[s].set(best),
                     ch.set_row(state.chain, s, rows[best], rs[best]))
 
@@ -70,7 +74,11 @@ def _act(state, s, key, hp):
     k_e, k_a = jax.random.split(key)
     explore = jax.random.uniform(k_e) < hp.epsilon
     # exploring leaves the policy as it was (the reference improves only on greedy steps)
-    state = improve(state, s, keep=explore)
+    best, _, _ = best_deviation(state, s)
+    # row s of the chain is brought up to date once, by ``observe`` in ``_learn``: the two
+    # replacements of one row (policy, then counts) are one rank-one update
+    state = RhoState(state.model, state.policy.at[s].set(jnp.where(explore, state.policy[s],
+                                                                    best)), state.chain)
     num_actions = state.model.next_counts.shape[1]
     action = jnp.where(explore, jax.random.randint(k_a, (), 0, num_actions), state.policy[s])
     return action.astype(jnp.int32), state
