@@ -41,21 +41,28 @@ def gain(chain: PolicyChain) -> jax.Array:
     return stationary(chain) @ chain.r
 
 
-def _column_change(chain, s, rows):
+def column_change(chain: PolicyChain, s, rows) -> jax.Array:
+    """``u``: the change of column ``s`` of the normalisation system when row ``s`` of ``P_π``
+    becomes ``rows`` (``[..., S]``); its first entry is 0 (that row of the system is ones)."""
     return (rows - chain.p[s]).at[..., 0].set(0.0)
 
 
 def set_row(chain: PolicyChain, s, row, r) -> PolicyChain:
     """Replace row ``s`` of ``P_π`` (and ``r_π[s]``)."""
-    bu = chain.inv @ _column_change(chain, s, row)
+    bu = chain.inv @ column_change(chain, s, row)
     inv = chain.inv - jnp.outer(bu, chain.inv[s]) / (1.0 + bu[s])
     return PolicyChain(chain.p.at[s].set(row), chain.r.at[s].set(r), inv)
+
+
+def gains_of(d, r, s, bu, rs) -> jax.Array:
+    """ρ of the deviations at ``s`` to rows with solved column changes ``bu[k] = A⁻¹u_k``
+    and rewards ``rs[k]``, from the stationary law ``d`` and rewards ``r`` of the chain."""
+    dk = d[None] - bu * (d[s] / (1.0 + bu[:, s]))[:, None]
+    return dk @ r + dk[:, s] * (rs - r[s])
 
 
 def deviation_gains(chain: PolicyChain, s, rows, rs) -> jax.Array:
     """ρ of the policies that differ from π only at ``s``, taking row ``rows[k]`` (reward
     ``rs[k]``) there."""
-    d = stationary(chain)
-    bu = _column_change(chain, s, rows) @ chain.inv.T  # [k, S]: A⁻¹u_k
-    dk = d[None] - bu * (d[s] / (1.0 + bu[:, s]))[:, None]
-    return dk @ chain.r + dk[:, s] * (rs - chain.r[s])
+    bu = column_change(chain, s, rows) @ chain.inv.T  # [k, S]: A⁻¹u_k
+    return gains_of(stationary(chain), chain.r, s, bu, rs)

@@ -15,6 +15,7 @@ import jax.numpy as jnp
 
 from jaxrl import config as cfg
 from jaxrl.agents.avg_reward import chain as ch
+from jaxrl.agents.avg_reward import deferred as dfr
 from jaxrl.agents.avg_reward import model as mdl
 from jaxrl.agents.avg_reward.loop import (
     ContinualConfig,
@@ -71,19 +72,25 @@ def _act(st, s, key, hp):
 
 def agent(config: RhoGradientConfig) -> TabularAgent:
     def learn(st, s, a, r, s_next, key, hp):
+        # the counted row and the rows of the updated policy are deferred replacements of the
+        # chain, written into its inverse at once (``deferred``)
         k_s, k_a = jax.random.split(key)
         model = mdl.observe(st.model, s, a, r, s_next)
-        chain = ch.set_row(st.chain, s, *_row(model, _probs(st.theta, hp.temperature), s))
-        rho = ch.gain(chain)
-        d = jnp.clip(ch.stationary(chain), 1e-12, None)
-        states = jax.random.categorical(k_s, jnp.log(d), shape=(config.steps,))
+        dc = dfr.set_row(dfr.defer(st.chain, config.steps + 1), s,
+                         *_row(model, _probs(st.theta, hp.temperature), s))
+        d = dfr.stationary(dc)
+        rho = d @ dc.chain.r
+        states = jax.random.categorical(k_s, jnp.log(jnp.clip(d, 1e-12, None)),
+                                        shape=(config.steps,))
         actions = jax.random.categorical(k_a, st.theta[states] / hp.temperature)
 
-        def deviation(si, ai):
+        def deviation(si, ai, bu):
             rows, rs = mdl.state_rows(model, si)
-            return ch.deviation_gains(chain, si, rows[ai][None], rs[ai][None])[0]
+            return ch.gains_of(d, dc.chain.r, si, bu[None], rs[ai][None])[0]
 
-        advantage = jax.vmap(deviation)(states, actions) - rho
+        rows = jax.vmap(lambda si, ai: mdl.state_rows(model, si)[0][ai])(states, actions)
+        bu = dfr.solve(dc, ch.column_change(dc.chain, states, rows))  # all in one product
+        advantage = jax.vmap(deviation)(states, actions, bu) - rho
 
         def surrogate(theta):
             logp = jax.nn.log_softmax(theta[states] / hp.temperature, axis=-1)
@@ -92,9 +99,8 @@ def agent(config: RhoGradientConfig) -> TabularAgent:
         loss, grad = jax.value_and_grad(surrogate)(st.theta)
         theta = st.theta - hp.lr * grad
         probs = _probs(theta, hp.temperature)
-        chain = jax.lax.fori_loop(
-            0, config.steps, lambda i, c: ch.set_row(c, states[i], *_row(model, probs,
-                                                                         states[i])), chain)
+        new_rows, new_rs = jax.vmap(lambda si: _row(model, probs, si))(states)
+        chain = dfr.flush(dfr.set_rows(dc, states, new_rows, new_rs))
         return RhoGradientState(model, theta, chain, st.temperature), loss
 
     return TabularAgent(

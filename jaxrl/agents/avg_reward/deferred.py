@@ -1,0 +1,98 @@
+"""Row replacements of a :class:`~jaxrl.agents.avg_reward.chain.PolicyChain`, deferred and
+written into its inverse as one low-rank update.
+
+An eager replacement (``chain.set_row``) multiplies the S×S inverse by a vector and rewrites all
+of it (rank one); ρ-gradient replaces k + 1 rows per step (the counted row, then the rows of the
+``steps`` states whose logits its gradient step moved), k + 1 products and rewrites.
+Deferred, the inverse after j replacements is ``C_j = A⁻¹ − Σ_{i<j} x_i y_iᵀ / c_i`` with the
+Sherman–Morrison terms ``x_i = C_i u_i``, ``y_i = e_{s_i}ᵀ C_i``, ``c_i = 1 + x_i[s_i]``, so a
+product with ``C_j`` is one product with ``A⁻¹`` plus O(jS), :func:`set_rows` makes the products
+of all its rows in one matrix product, and :func:`flush` writes the k terms at once
+(``A⁻¹ − Xᵀ diag(1/c) Y``). Same numbers as the eager updates up to round-off; in one process
+beside the eager version, ρ-gradient at 16 rooms (400 states, 10 seeds) took 22 s per 1 000
+steps against 28 s (a 2-core CPU shared with other work). Off-policy ρ, whose improvements each
+depend on the one before, was slower deferred (11.1 against 9.8 s) and stays eager.
+
+A :class:`DeferredChain` has a fixed number of slots (:func:`defer`); the caller replaces at
+most that many rows before :func:`flush` (a traced count cannot be checked: extra replacements
+overwrite the last slot).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from jaxrl.agents.avg_reward import chain as ch
+
+
+class DeferredChain(eqx.Module):
+    chain: ch.PolicyChain  # p and r current; inv from before the deferred replacements
+    x: jax.Array  # [k, S] solved column changes C_i u_i
+    y: jax.Array  # [k, S] rows s_i of C_i
+    c: jax.Array  # [k] 1 + x_i[s_i] (1 in unused slots)
+    count: jax.Array  # slots used
+
+
+def defer(chain: ch.PolicyChain, slots: int) -> DeferredChain:
+    """``chain`` with ``slots`` empty slots for deferred replacements."""
+    n = chain.p.shape[0]
+    zeros = jnp.zeros((slots, n), chain.inv.dtype)
+    return DeferredChain(chain, zeros, zeros, jnp.ones((slots,), chain.inv.dtype),
+                         jnp.zeros((), jnp.int32))
+
+
+def flush(dc: DeferredChain) -> ch.PolicyChain:
+    """The chain with every deferred replacement written into its inverse."""
+    inv = dc.chain.inv - dc.x.T @ (dc.y / dc.c[:, None])
+    return ch.PolicyChain(dc.chain.p, dc.chain.r, inv)
+
+
+def correct(dc: DeferredChain, v, explicit) -> jax.Array:
+    """``C v`` for ``v`` (``[..., S]``) from ``explicit = A⁻¹ v`` (``v @ inv.T``)."""
+    return explicit - ((v @ dc.y.T) / dc.c) @ dc.x
+
+
+def solve(dc: DeferredChain, v) -> jax.Array:
+    """``C v`` for ``v`` of shape ``[..., S]``."""
+    return correct(dc, v, v @ dc.chain.inv.T)
+
+
+def stationary(dc: DeferredChain) -> jax.Array:
+    return dc.chain.inv[:, 0] - (dc.y[:, 0] / dc.c) @ dc.x
+
+
+def gain(dc: DeferredChain) -> jax.Array:
+    return stationary(dc) @ dc.chain.r
+
+
+def set_row(dc: DeferredChain, s, row, r, bu=None) -> DeferredChain:
+    """Replace row ``s`` of ``P_π`` (and ``r_π[s]``); ``bu``: ``C u`` if already known."""
+    if bu is None:
+        bu = solve(dc, ch.column_change(dc.chain, s, row))
+    y = dc.chain.inv[s] - (dc.x[:, s] / dc.c) @ dc.y
+    k = dc.count
+    chain = ch.PolicyChain(dc.chain.p.at[s].set(row), dc.chain.r.at[s].set(r), dc.chain.inv)
+    return DeferredChain(chain, dc.x.at[k].set(bu), dc.y.at[k].set(y),
+                         dc.c.at[k].set(1.0 + bu[s]), k + 1)
+
+
+def set_rows(dc: DeferredChain, states, rows, rs) -> DeferredChain:
+    """Replace rows ``states[j]`` by ``rows[j]`` (rewards ``rs[j]``) in order (a repeated state
+    ends with its last row), with the products by ``A⁻¹`` of all rows in one matrix product."""
+    k = states.shape[0]
+    zero0 = lambda v: v.at[..., 0].set(0.0)  # noqa: E731
+    explicit = zero0(jnp.concatenate([rows, dc.chain.p[states]])) @ dc.chain.inv.T
+    new, old = explicit[:k], explicit[k:]
+    order = jnp.arange(k)
+
+    def body(j, dc):
+        s = states[j]
+        earlier = (states == s) & (order < j)  # row s was last set in this call by slot `last`
+        last = jnp.max(jnp.where(earlier, order, -1))
+        prev = jnp.where(last >= 0, new[jnp.maximum(last, 0)], old[j])
+        u = ch.column_change(dc.chain, s, rows[j])
+        return set_row(dc, s, rows[j], rs[j], correct(dc, u, new[j] - prev))
+
+    return jax.lax.fori_loop(0, k, body, dc)
