@@ -30,3 +30,20 @@ def test_deviation_gains_and_row_updates_match_exact_solves():
                                    atol=1e-4)
     np.testing.assert_allclose(float(ch.gain(chain)),
                                float(mdp.average_reward(p_sa, r_sa, policy)), atol=1e-5)
+
+
+def test_polish_squares_the_error_of_a_drifted_inverse():
+    n = 8
+    p = jax.nn.softmax(jax.random.normal(jax.random.key(1), (n, n)), axis=-1)
+    chain = ch.build(p, jnp.zeros(n))
+    a = np.asarray(mdp.normalisation_system(p), np.float64)
+    exact = np.linalg.inv(a)
+    drifted = ch.PolicyChain(chain.p, chain.r,
+                             chain.inv + 1e-3 * jax.random.normal(jax.random.key(2), (n, n)))
+
+    def residual(c):
+        return np.abs(np.eye(n) - a @ np.asarray(c.inv, np.float64)).max()
+
+    before, after = residual(drifted), residual(ch.polish(drifted))
+    assert before > 1e-3 and after < 10 * before**2 + 1e-6, (before, after)
+    np.testing.assert_allclose(np.asarray(ch.polish(ch.polish(drifted)).inv), exact, atol=1e-5)

@@ -4,7 +4,9 @@ environment step, as ``make_train(config) -> TrainProgram``.
 
 An agent is a ``TabularAgent`` of pure functions over its own state. Each ``update`` runs
 ``log_every`` environment steps in one ``lax.scan``, calling the agent's ``refresh`` (the place
-for an exact re-solve) before every block of at most ``refresh_every`` of them, and emits,
+for an exact re-solve) before every block of at most ``refresh_every`` of them; an agent with a
+``polish`` (a cheaper correction: the ρ agents' Newton–Schulz step, ``chain.polish``) gets the
+refresh before the update's first block only and the polish before the others. It emits,
 besides the required ``env_steps``/``episode_return``/``loss``, the sums ``reward`` and
 ``optimal_reward`` over those steps, from which ``envs.scalable.regret`` computes the paper's
 regret.
@@ -52,7 +54,8 @@ class TabularAgent(NamedTuple):
     act: Callable  # (agent, s, key, hp) -> (action, agent)
     learn: Callable  # (agent, s, a, r, s_next, key, hp) -> (agent, loss)
     policy: Callable  # agent -> policy on observations ([S] actions or [S, A] probabilities)
-    refresh: Callable = lambda agent: agent
+    refresh: Callable = lambda agent: agent  # exact re-solve, before each update's first block
+    polish: Callable | None = None  # cheaper correction before the update's other blocks
 
 
 class ContinualState(eqx.Module):
@@ -104,16 +107,22 @@ def make_continual_train(agent: TabularAgent, config: ContinualConfig, env=None,
 
     block = math.gcd(config.log_every, min(config.refresh_every, config.log_every))
 
-    def refreshed_block(carry, keys):
+    def refreshed_block(carry, block_keys):
         ag, env_state, obs, hp = carry
-        return jax.lax.scan(env_step, (agent.refresh(ag), env_state, obs, hp), keys)
+        index, keys = block_keys
+        if agent.polish is not None:  # the block index is not batched: a real branch
+            ag = jax.lax.cond(index == 0, agent.refresh, agent.polish, ag)
+        else:
+            ag = agent.refresh(ag)
+        return jax.lax.scan(env_step, (ag, env_state, obs, hp), keys)
 
     def update(state: ContinualState):
         key, k_steps = jax.random.split(state.key)
         keys = jax.random.split(k_steps, config.log_every)
         carry = (state.agent, state.env_state, state.obs, state.hp)
         (ag, env_state, obs, hp), outs = jax.lax.scan(  # blocks of ``block`` steps
-            refreshed_block, carry, keys.reshape(config.log_every // block, block))
+            refreshed_block, carry, (jnp.arange(config.log_every // block),
+                                     keys.reshape(config.log_every // block, block)))
         outs = jax.tree.map(lambda x: x.reshape(config.log_every, *x.shape[2:]), outs)
         rew, opt, loss, done, ret = outs
         env_steps = state.env_steps + config.log_every

@@ -53,7 +53,8 @@ def agent(config: OffPolicyRhoConfig) -> TabularAgent:
         return state, -ch.gain(state.chain)
 
     return TabularAgent(init=init_rho, act=_act, learn=learn, policy=lambda st: st.policy,
-                         refresh=lambda st: RhoState(st.model, st.policy, ch.refresh(st.chain)))
+                         refresh=lambda st: RhoState(st.model, st.policy, ch.refresh(st.chain)),
+                         polish=lambda st: RhoState(st.model, st.policy, ch.polish(st.chain)))
 
 
 def make_train(config: OffPolicyRhoConfig, env=None, env_params=None):

@@ -90,7 +90,8 @@ def _learn(state, s, a, r, s_next, key, hp):
 
 
 AGENT = TabularAgent(init=init_rho, act=_act, learn=_learn, policy=lambda st: st.policy,
-                     refresh=lambda st: RhoState(st.model, st.policy, ch.refresh(st.chain)))
+                     refresh=lambda st: RhoState(st.model, st.policy, ch.refresh(st.chain)),
+                     polish=lambda st: RhoState(st.model, st.policy, ch.polish(st.chain)))
 
 
 def agent(config: OnPolicyRhoConfig) -> TabularAgent:

@@ -107,7 +107,9 @@ def agent(config: RhoGradientConfig) -> TabularAgent:
         init=_init, act=_act, learn=learn,
         policy=lambda st: _probs(st.theta, st.temperature),
         refresh=lambda st: RhoGradientState(st.model, st.theta, ch.refresh(st.chain),
-                                            st.temperature))
+                                            st.temperature),
+        polish=lambda st: RhoGradientState(st.model, st.theta, ch.polish(st.chain),
+                                           st.temperature))
 
 
 def make_train(config: RhoGradientConfig, env=None, env_params=None):
