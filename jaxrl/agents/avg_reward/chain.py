@@ -6,7 +6,8 @@ Changing row ``s`` of ``P_π`` by ``Δ`` changes column ``s`` of ``A`` by ``u = 
 ``A⁻¹`` follows by Sherman–Morrison, and the stationary distribution of a deviation is
 ``d' = d − (A⁻¹u)·d[s] / (1 + (A⁻¹u)[s])`` with ``d = A⁻¹e₀``. The reference code solves each
 candidate exactly; this gives the same numbers up to round-off, which ``refresh`` (an exact
-inverse, once per training update) keeps from accumulating.
+inverse, at the start of each training update) and ``polish`` (a Newton–Schulz step, between
+them every ``refresh_every`` steps) keep from accumulating.
 """
 
 from __future__ import annotations

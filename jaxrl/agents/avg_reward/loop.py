@@ -35,10 +35,10 @@ class ContinualConfig:
     env: str = cfg.static_field("NBottleneck-v0")
     total_timesteps: int = cfg.static_field(10_000)
     log_every: int = cfg.static_field(100)  # env steps per update
-    # Env steps between the agent's exact refreshes, at most (the largest common divisor with
-    # log_every is used): the ρ agents' Sherman–Morrison updates of their chain's inverse drift in
-    # float32, and 5 000 of them between refreshes (off-policy ρ at log_every = 1000) turned the
-    # gain non-finite after 2.6·10⁵ steps.
+    # Env steps between the agent's refreshes (or polishes), at most (the largest common divisor
+    # with log_every is used): the ρ agents' Sherman–Morrison updates of their chain's inverse
+    # drift in float32, and 5 000 of them between refreshes (off-policy ρ at log_every = 1000)
+    # turned the gain non-finite after 2.6·10⁵ steps.
     refresh_every: int = cfg.static_field(100)
 
     def __post_init__(self):
