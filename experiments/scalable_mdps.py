@@ -25,10 +25,13 @@ Plot: ``scalable_mdps.png`` (t_mix against R; per-step regret curves; t_mix of t
 against K).
 
 The smoke preset runs a subset (two agents, R = 2, 1000 steps) to stay near a minute. The
-default preset (10 seeds, 1e4 steps, R ∈ {4, 16}) does not fit 30 CPU minutes: the ρ agents
-cost O(S²) per step with S = 25·R (measured on a busy 2-core CPU, 1e4 steps × 10 seeds at
-R = 4: on-policy ρ 50 s, ρ-gradient 110 s, Q-learning 6 s; R = 16 is about 16× dearer per
-step). Part 1 takes about 5 minutes. Narrow ``--rooms``/``--agents``/``--steps`` to fit a
+default preset (10 seeds, 1e4 steps, R ∈ {4, 16}) took more than 30 CPU minutes before the ρ
+agents' speed-ups and has not been timed whole since: the ρ agents cost O(S²) per step with
+S = 25·R (measured on a 2-core CPU beside another run, 1e4 steps × 10 seeds at R = 4:
+on-policy ρ 4 s, off-policy ρ 12 s, ρ-gradient 27 s, Q-learning 0.3 s; R = 16 is about 16×
+dearer per step; at the paper preset's 1 000 steps per update, on-policy ρ takes 1.1–2 s,
+off-policy ρ 6 s and ρ-gradient 14 s per 1 000 steps at R = 16). Part 1 takes about 5
+minutes. Narrow ``--rooms``/``--agents``/``--steps`` to fit a
 budget; summary.json is rewritten after every run, so a stopped run keeps what it finished.
 """
 

@@ -79,18 +79,19 @@ def agent(config: RhoGradientConfig) -> TabularAgent:
         dc = dfr.set_row(dfr.defer(st.chain, config.steps + 1), s,
                          *_row(model, _probs(st.theta, hp.temperature), s))
         d = dfr.stationary(dc)
-        rho = d @ dc.chain.r
+        rho = dfr.gain(dc)
         states = jax.random.categorical(k_s, jnp.log(jnp.clip(d, 1e-12, None)),
                                         shape=(config.steps,))
         actions = jax.random.categorical(k_a, st.theta[states] / hp.temperature)
 
-        def deviation(si, ai, bu):
+        def chosen(si, ai):
             rows, rs = mdl.state_rows(model, si)
-            return ch.gains_of(d, dc.chain.r, si, bu[None], rs[ai][None])[0]
+            return rows[ai], rs[ai]
 
-        rows = jax.vmap(lambda si, ai: mdl.state_rows(model, si)[0][ai])(states, actions)
+        rows, rs = jax.vmap(chosen)(states, actions)
         bu = dfr.solve(dc, ch.column_change(dc.chain, states, rows))  # all in one product
-        advantage = jax.vmap(deviation)(states, actions, bu) - rho
+        advantage = jax.vmap(lambda si, b, ri: ch.gains_of(d, dc.chain.r, si, b[None],
+                                                           ri[None])[0])(states, bu, rs) - rho
 
         def surrogate(theta):
             logp = jax.nn.log_softmax(theta[states] / hp.temperature, axis=-1)
