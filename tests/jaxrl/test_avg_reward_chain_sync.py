@@ -53,6 +53,6 @@ def test_chain_matches_a_fresh_build_after_many_steps(name):
     fresh = ch.build(jnp.einsum("sa,sat->st", probs, p_sa), (probs * r_sa).sum(-1))
     np.testing.assert_allclose(np.asarray(st.chain.p), np.asarray(fresh.p), atol=1e-6)
     np.testing.assert_allclose(np.asarray(st.chain.r), np.asarray(fresh.r), atol=1e-6)
-    np.testing.assert_allclose(np.asarray(st.chain.inv), np.asarray(fresh.inv), atol=2e-3)
+    np.testing.assert_allclose(np.asarray(st.chain.inv), np.asarray(fresh.inv), atol=5e-4)
     np.testing.assert_allclose(float(ch.gain(st.chain)),
                                float(mdp.average_reward(p_sa, r_sa, probs)), atol=1e-4)
