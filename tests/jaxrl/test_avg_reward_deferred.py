@@ -26,7 +26,7 @@ def test_deferred_replacements_match_eager_updates_and_exact_solves():
     eager = ch.build(p_sa[idx, policy], r_sa[idx, policy])
     dc = dfr.defer(eager, 6)
     for s in (3, 0, 3, 5, 6, 3):  # state 3 three times
-        bu = dfr.solve(dc, ch.column_change(dc.chain, s, p_sa[s]))
+        bu = dfr.solve(dc, dfr.column_change(dc, s, p_sa[s]))
         gains = ch.gains_of(dfr.stationary(dc), dc.chain.r, s, bu, r_sa[s])
         exact = [mdp.average_reward(p_sa, r_sa, policy.at[s].set(b)) for b in range(A)]
         np.testing.assert_allclose(np.asarray(gains), np.asarray(exact), atol=1e-5)
@@ -53,12 +53,13 @@ def test_set_rows_equals_one_replacement_after_another():
     states = jnp.array([2, 4, 2, 0, 4, 2])  # repeats: the last row of a state stays
     rows = jax.nn.softmax(jax.random.normal(jax.random.key(2), (6, N)), axis=-1)
     rs = jax.random.uniform(jax.random.key(3), (6,))
-    dc = dfr.set_rows(dfr.set_row(dfr.defer(start, 7), 1, p_sa[1, 0], r_sa[1, 0]),
-                      states, rows, rs)
+    dc = jax.jit(dfr.set_rows)(dfr.set_row(dfr.defer(start, 9), 1, p_sa[1, 0], r_sa[1, 0]),
+                               states, rows, rs)  # two slots unused
     eager = ch.set_row(start, 1, p_sa[1, 0], r_sa[1, 0])
     for j in range(6):
         eager = ch.set_row(eager, int(states[j]), rows[j], rs[j])
-    flushed = dfr.flush(jax.jit(lambda d: d)(dc))
+    np.testing.assert_array_equal(np.asarray(dfr.row(dc, jnp.arange(N))), np.asarray(eager.p))
+    flushed = jax.jit(dfr.flush)(dc)
     np.testing.assert_array_equal(np.asarray(flushed.p), np.asarray(eager.p))
     np.testing.assert_array_equal(np.asarray(flushed.r), np.asarray(eager.r))
     np.testing.assert_allclose(np.asarray(flushed.inv), np.asarray(eager.inv), atol=1e-5)

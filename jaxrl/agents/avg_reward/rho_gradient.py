@@ -89,7 +89,7 @@ def agent(config: RhoGradientConfig) -> TabularAgent:
             return rows[ai], rs[ai]
 
         rows, rs = jax.vmap(chosen)(states, actions)
-        bu = dfr.solve(dc, ch.column_change(dc.chain, states, rows))  # all in one product
+        bu = dfr.solve(dc, dfr.column_change(dc, states, rows))  # all in one product
         advantage = jax.vmap(lambda si, b, ri: ch.gains_of(d, dc.chain.r, si, b[None],
                                                            ri[None])[0])(states, bu, rs) - rho
 
