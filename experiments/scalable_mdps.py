@@ -30,8 +30,8 @@ agents' speed-ups and has not been timed whole since: the ρ agents cost O(S²) 
 S = 25·R (measured on a 2-core CPU beside another run, 1e4 steps × 10 seeds at R = 4:
 on-policy ρ 4 s, off-policy ρ 12 s, ρ-gradient 27 s, Q-learning 0.3 s; R = 16 is about 16×
 dearer per step; at the paper preset's 1 000 steps per update, on-policy ρ takes 1.1–2 s,
-off-policy ρ 6 s and ρ-gradient 14 s per 1 000 steps at R = 16). Part 1 takes about 5
-minutes. Narrow ``--rooms``/``--agents``/``--steps`` to fit a
+off-policy ρ 6.6–9 s and ρ-gradient 7.9 s per 1 000 steps at R = 16, two runs side by
+side). Part 1 takes about 5 minutes. Narrow ``--rooms``/``--agents``/``--steps`` to fit a
 budget; summary.json is rewritten after every run, so a stopped run keeps what it finished.
 """
 

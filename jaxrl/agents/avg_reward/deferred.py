@@ -128,12 +128,11 @@ def set_rows(dc: DeferredChain, states, rows, rs) -> DeferredChain:
     zero0 = lambda v: v.at[..., 0].set(0.0)  # noqa: E731
     explicit = zero0(jnp.concatenate([rows, old_rows])) @ dc.chain.inv.T
     new, old = explicit[:k], explicit[k:]
-    order = jnp.arange(k)
+    first = dc.count  # slot of rows[0]
 
     def body(j, dc):
         s = states[j]
-        earlier = (states == s) & (order < j)  # row s was last set in this call by slot `last`
-        last = jnp.max(jnp.where(earlier, order, -1))
+        last = _last_slot(dc, s) - first  # >= 0: row s was last set in this call, by rows[last]
         prev = jnp.where(last >= 0, new[jnp.maximum(last, 0)], old[j])
         u = column_change(dc, s, rows[j])
         return _with_slot(dc, s, rows[j], correct(dc, u, new[j] - prev))
