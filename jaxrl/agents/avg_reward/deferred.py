@@ -16,7 +16,10 @@ seven 100-step updates, one thread, in one process beside other work), the same 
 bit. Same numbers as the eager updates up to round-off; in one process
 beside the eager version, ρ-gradient at 16 rooms (400 states, 10 seeds) took 22 s per 1 000
 steps against 28 s (a 2-core CPU shared with other work). Off-policy ρ, whose improvements each
-depend on the one before, was slower deferred (11.1 against 9.8 s) and stays eager.
+depend on the one before, was slower deferred (11.1 against 9.8 s) and stays eager: with its
+rows deferred as well it still took 12.9 against 11.6 CPU-seconds per 1 000 steps (medians of
+eleven, 16 rooms), and its stationary law drifted further from an exact solve in 100 steps
+(2.9e-3 against 2.4e-4 at most; ρ-gradient's deferred chain: 8e-6).
 
 A :class:`DeferredChain` has a fixed number of slots (:func:`defer`); the caller replaces at
 most that many rows before :func:`flush` (a traced count cannot be checked: extra replacements
