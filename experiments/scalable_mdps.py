@@ -25,14 +25,16 @@ Plot: ``scalable_mdps.png`` (t_mix against R; per-step regret curves; t_mix of t
 against K).
 
 The smoke preset runs a subset (two agents, R = 2, 1000 steps) to stay near a minute. The
-default preset (10 seeds, 1e4 steps, R ∈ {4, 16}) took more than 30 CPU minutes before the ρ
-agents' speed-ups and has not been timed whole since: the ρ agents cost O(S²) per step with
-S = 25·R (measured on a 2-core CPU beside another run, 1e4 steps × 10 seeds at R = 4:
-on-policy ρ 4 s, off-policy ρ 12 s, ρ-gradient 27 s, Q-learning 0.3 s; R = 16 is about 16×
-dearer per step; at the paper preset's 1 000 steps per update, on-policy ρ takes 1.1–2 s,
-off-policy ρ 6.6–9 s and ρ-gradient 7.9 s per 1 000 steps at R = 16, two runs side by
-side). Part 1 takes about 5 minutes. Narrow ``--rooms``/``--agents``/``--steps`` to fit a
-budget; summary.json is rewritten after every run, so a stopped run keeps what it finished.
+default preset (10 seeds, 1e4 steps, R ∈ {4, 16}, all three parts) takes 21.7 CPU minutes,
+user and system time of the whole command (32 minutes of wall-clock on a 2-core CPU shared with
+two other runs: part 1 about 35 s, part 2 about 22 minutes, part 3 the rest). The ρ agents
+cost O(S²) per step with S = 25·R: in that run, 1e4 steps × 10 seeds took on-policy ρ 6–9 s,
+off-policy ρ 14 s, ρ-gradient 26 s and Q-learning 0.6 s at R = 4, and 80–100 s, 160–190 s,
+175–190 s and 0.6 s at R = 16 (wall-clock, compilation apart). At the paper preset's 1 000
+steps per update, on-policy ρ takes 1.1–2 s, off-policy ρ 6.6–9 s and ρ-gradient 7.9 s per
+1 000 steps at R = 16, two runs side by side. Narrow ``--rooms``/``--agents``/``--steps`` to
+fit a budget; summary.json is rewritten after every run, so a stopped run keeps what it
+finished.
 """
 
 from __future__ import annotations
@@ -243,6 +245,8 @@ def plot(run: harness.RunDir, config: Config, tmix: dict, curves: dict,
         ax.plot(config.tmix_rooms, [tmix[name, r] for r in config.tmix_rooms], "o-", label=name)
     ax.set(xscale="log", yscale="log", xlabel="rooms R", ylabel="t_mix (goal-seeking)",
            title=f"mixing time, ε={config.epsilon}")
+    ax.set_xticks(config.tmix_rooms, [str(r) for r in config.tmix_rooms])
+    ax.minorticks_off()
     ax.legend(fontsize=7)
     for ax, (rooms, order) in zip(axes[0, 1:1 + len(settings)], settings):
         for agent in config.agents:

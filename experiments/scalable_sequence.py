@@ -130,6 +130,8 @@ def plot(ax, tasks, periods, tmix) -> None:
         ax.plot(tasks, [tmix[k, t] for k in tasks], "o-", color=f"C{i}", label=f"T = {t}")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.set_xticks(tasks, [str(k) for k in tasks])  # the K themselves, not log-axis minor labels
+    ax.minorticks_off()
     ax.set_xlabel("MinAtar games in the sequence (K)")
     ax.set_ylabel("t_mix (steps)")
     ax.set_title("task sequences", fontsize=9)
